@@ -29,4 +29,6 @@ def make_learner(data, init, seed, bs=64):
     dls = DataLoaders(TfmdDL(list(zip(xt, yt)), bs=bs, shuffle=True, drop_last=True, num_workers=0),
                       TfmdDL(list(zip(xv, yv)), bs=512, num_workers=0))
     model = simple_cnn(10, n_in=1, widths=WIDTHS); model.load_state_dict(init)
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy)
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy)
+    learn.remove_cb(learn.progress)   # no progress bars in a benchmark
+    return learn

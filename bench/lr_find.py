@@ -20,7 +20,6 @@ GRID = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 
 def train_acc(data, init, seed, lr, epochs):
     learn = make_learner(data, init, seed)
-    learn.remove_cb(learn.progress) if hasattr(learn, 'progress') else None
     set_seed(seed)
     with learn.no_logging(), warnings.catch_warnings():
         warnings.simplefilter('ignore'); learn.fit_one_cycle(epochs, lr)
@@ -42,11 +41,9 @@ def main():
         grid = {lr: train_acc(data, init, seed, lr, a.epochs) for lr in (GRID[::3] if a.quick else GRID)}
         best_lr = max(grid, key=grid.get)
         learn = make_learner(data, init, seed)
-    learn.remove_cb(learn.progress) if hasattr(learn, 'progress') else None
         t0 = time.time(); one = learn.find_lr(seed=seed); t_ours1 = time.time() - t0
         t0 = time.time(); res = learn.find_lr(runs=a.runs, seed=seed); t_ours = time.time() - t0
         learn = make_learner(data, init, seed)
-    learn.remove_cb(learn.progress) if hasattr(learn, 'progress') else None
         t0 = time.time()
         with learn.no_logging(): fa = learn.lr_find(show_plot=False)
         t_fa = time.time() - t0
