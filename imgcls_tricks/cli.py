@@ -13,6 +13,10 @@ from fastai.vision.all import *
 from .data import digits_folder, folder_dls, csv_dls, AugPolicy
 from .learner import simple_cnn
 from .diagnose.report import per_class_report, report_dict, plot_class_confusion, show_predictions
+from .diagnose.curves import Diagnosis   # also patches `Learner.diagnose` (lesson 08a)
+from .callback.lr_find import LRFindResult   # `Learner.find_lr` (lesson 02)
+from .callback.mixup import MixCut
+from .tta import tta_preds, choose_tta, _check_tfms
 
 # %% auto #0
 __all__ = ['recorder_history', 'training_metrics', 'write_report', 'train', 'main']
@@ -61,6 +65,21 @@ def _curves_fig(history):
     ax[1].plot(range(1, len(acc) + 1), acc, 'o-'); ax[1].set_xlabel('epoch'); ax[1].set_title('valid accuracy')
     fig.tight_layout(); return fig
 
+def _summary_lines(m:dict) -> list:
+    "HTML paragraphs for the run's settings, its curve diagnosis (lesson 08a) and TTA (lesson 06)."
+    e = lambda o: html.escape(str(o))
+    lr = f"lr {m['lr']:.2e}" if isinstance(m.get('lr'), float) else f"lr {e(m.get('lr'))}"
+    if 'lr_find' in m: lr += f" (find_lr {e(m['lr_find']['method'])})"
+    out = [f"<p>{e(m.get('arch', ''))}, {lr}, batch {e(m.get('bs', ''))}, size {e(m.get('size', ''))}"
+           f"{', mixup' if m.get('mixup') else ''}</p>"]
+    d = m.get('diagnosis') or {}
+    if d.get('problem'): out.append(f"<p><b>Curves: {e(d['problem'])}</b> ({e(d['evidence'])}). Likely: {e(d['likely'])}. "
+                                    f"First step: {e(d['first_step'])}.</p>")
+    t = m.get('tta')
+    if t: out.append(f"<p>TTA <b>{e(t['tfms'])}</b>: accuracy {t['accuracy']:.4f} vs plain {t['plain']:.4f} ({t['gain']:+.4f})"
+                     f"{'; ' + e(t['note']) if t.get('note') else ''}</p>")
+    return out
+
 def write_report(learn:Learner, # a trained learner
                  out, # output folder
                  metrics:dict, # from `training_metrics`
@@ -80,6 +99,7 @@ def write_report(learn:Learner, # a trained learner
     table = rows.to_html(index=False, float_format=lambda v: f'{v:.3f}', na_rep='–')
     body = [f"<h1>imgcls-tricks training report</h1><p>valid accuracy <b>{metrics['accuracy']:.4f}</b> on "
             f"{metrics['n_valid']} images ({metrics['n_train']} train), {metrics['epochs']} epochs, {metrics['seconds']} s</p>"]
+    body += _summary_lines(metrics)
     body += [f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{b}'/>" for t, b in imgs[:2]]
     body += [f"<h2>Per-class metrics</h2>{table}"]
     body += [f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{b}'/>" for t, b in imgs[2:]]
@@ -95,34 +115,75 @@ def _make_learner(dls, arch:str, pretrained:bool):
     from imgcls_tricks.learner import zoo_learner
     return zoo_learner(dls, arch, pretrained=pretrained, metrics=accuracy)
 
+_TTA_SETS = ('auto', 'flip', '5crop', '10crop', 'random')
+
+def _diagnosis(learn) -> dict:
+    "Lesson 08a's reading of the recorded curves, as JSON."
+    try: d = learn.diagnose()
+    except ValueError as e: return dict(problem=None, evidence=str(e))
+    return dict(problem=d.problem, evidence=d.evidence, likely=d.cause, first_step=d.first_step)
+
+def _tta(learn, tfms, acc, seed) -> dict:
+    "TTA on the validation set (lesson 06); `auto` chooses the set on one half and reports on the other."
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        if tfms == 'auto':
+            ch = choose_tta(learn, seed=seed)
+            r = dict(tfms=ch.tfms, beta=ch.beta, passes=int(ch.passes), plain=ch.plain, accuracy=ch.tta, gain=ch.gain,
+                     note='set and beta chosen on one half of valid; plain/accuracy/gain measured on the other half')
+        else:
+            p, y = tta_preds(learn, tfms=tfms)
+            a = float((p.argmax(1) == y).float().mean())
+            r = dict(tfms=tfms, accuracy=a, plain=acc, gain=a - acc)
+    return dict(r, warnings=[str(o.message) for o in w if issubclass(o.category, UserWarning)])
+
 def train(path=None, # image folder; None = the embedded digits
           csv=None, # labels CSV instead of class folders
           img_dir=None, # folder the CSV's file names are relative to
           out='imgcls_run', # output folder (created; existing files with the same names are replaced)
-          epochs:int=5, lr:float=1e-2, bs:int=64, size:int|None=None,
+          epochs:int=5, # epochs of one-cycle
+          lr:float|str=1e-2, # peak learning rate, or 'auto' for `Learner.find_lr`'s recommendation
+          bs:int=64, size:int|None=None,
           arch:str='simple_cnn', pretrained:bool=False,
           policy:AugPolicy|None=None, # augmentation; default: digits policy for the embedded data, else `AugPolicy()`
+          mixup:bool=False, # train with `MixCut()`
+          tta:str|None=None, # also measure TTA: one of 'auto', 'flip', '5crop', '10crop', 'random'
           seed:int=42, progress:bool=True,
          ) -> dict:
     "Train on a folder / CSV / the embedded digits and write `model.pkl`, `metrics.json` and `report.html` to `out`."
+    if tta is not None and tta not in _TTA_SETS: raise ValueError(f"tta must be one of {_TTA_SETS}, got {tta!r}")
+    if not (lr == 'auto' or isinstance(lr, (int, float)) and lr > 0): raise ValueError(f"lr must be a positive number or 'auto', got {lr!r}")
     set_seed(seed)
     if csv is not None:
         dls = csv_dls(csv, img_dir=img_dir, size=size or 64, bs=bs, seed=seed, policy=policy, verbose=progress)
     else:
         if path is None: path, policy = digits_folder(), policy or AugPolicy.digits()
         dls = folder_dls(path, size=size, bs=bs, seed=seed, policy=policy, verbose=progress)
+    if tta not in (None, 'auto'): _check_tfms(tta, dls.policy, caller='--tta')   # refuse a label-changing TTA before training
     learn = _make_learner(dls, arch, pretrained)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     learn.path = out
+    extra = {}
+    if lr == 'auto':
+        with learn.no_bar(): found = learn.find_lr(seed=seed)
+        lr = float(found.recommended)
+        extra['lr_find'] = dict(recommended=lr, method=found.recommend,
+                                suggestions={k: float(np.median(v)) for k, v in found.suggestions.items()})
+        if progress: print(f"find_lr: recommended lr {lr:.2e} ({found.recommend})")
+    cbs = [MixCut()] if mixup else []
     t0 = time.time()
-    if progress: learn.fit_one_cycle(epochs, lr)
+    if progress: learn.fit_one_cycle(epochs, lr, cbs=cbs)
     else:
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr, cbs=cbs)
     secs = time.time() - t0
     hist = recorder_history(learn)
+    diag = _diagnosis(learn)
     preds = _valid_preds(learn)
     m = training_metrics(learn, secs, hist, preds)
-    m.update(arch=arch, lr=lr, bs=bs, size=list(dls.one_batch()[0].shape[-2:]), data=str(dls.data_report.root))
+    m.update(arch=arch, lr=lr, bs=bs, size=list(dls.one_batch()[0].shape[-2:]), data=str(dls.data_report.root),
+             mixup=mixup, diagnosis=diag, **extra)
+    if tta is not None:
+        with learn.no_bar(): m['tta'] = _tta(learn, tta, m['accuracy'], seed)
     learn.export(out/'model.pkl')
     (out/'metrics.json').write_text(json.dumps(m, indent=1))
     write_report(learn, out, m, hist, preds)
@@ -130,6 +191,13 @@ def train(path=None, # image folder; None = the embedded digits
 
 # %% ../nbs/10_cli.ipynb #7d346ab6
 _DATA_ERRORS = (FileNotFoundError, NotADirectoryError, FileExistsError, ValueError, KeyError, PermissionError)
+
+def _lr_arg(s:str):
+    if s == 'auto': return s
+    try: v = float(s)
+    except ValueError: v = -1
+    if not v > 0: raise argparse.ArgumentTypeError(f"expected a positive number or 'auto', got {s!r}")
+    return v
 
 def _parser():
     p = argparse.ArgumentParser(prog='imgcls-tricks', description='Image-classification training tricks for fastai.')
@@ -139,11 +207,14 @@ def _parser():
     t.add_argument('--csv', default=None, help='labels CSV (columns fname,label) instead of class folders')
     t.add_argument('--img-dir', default=None, help="folder the CSV's file names are relative to (default: the CSV's folder)")
     t.add_argument('--out', default='imgcls_run', help='output folder (default: ./imgcls_run)')
-    t.add_argument('--epochs', type=int, default=5); t.add_argument('--lr', type=float, default=1e-2)
+    t.add_argument('--epochs', type=int, default=5)
+    t.add_argument('--lr', type=_lr_arg, default=1e-2, help="peak LR of one-cycle, or 'auto' to use find_lr's recommendation (lesson 02)")
     t.add_argument('--bs', type=int, default=64); t.add_argument('--size', type=int, default=None)
     t.add_argument('--arch', default='simple_cnn', help='simple_cnn or a model-zoo name such as resnet18')
     t.add_argument('--pretrained', action='store_true', help='start from pretrained weights (needs them cached or network)')
     t.add_argument('--no-flip', action='store_true', help='mirrored images change the label: no flip augmentation')
+    t.add_argument('--mixup', action='store_true', help='train with MixCut (mixup/CutMix, lesson 04)')
+    t.add_argument('--tta', choices=_TTA_SETS, default=None, help='also measure test-time augmentation on validation (lesson 06)')
     t.add_argument('--seed', type=int, default=42)
     t.add_argument('--quiet', action='store_true', help='no progress bars')
     t.add_argument('--debug', action='store_true', help='show the full traceback on errors')
@@ -157,7 +228,8 @@ def main(argv=None):
         if args.epochs < 1: raise ValueError(f'--epochs must be at least 1, got {args.epochs}')
         policy = AugPolicy(hflip=False) if args.no_flip else None
         m = train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr, bs=args.bs,
-                  size=args.size, arch=args.arch, pretrained=args.pretrained, policy=policy, seed=args.seed, progress=not args.quiet)
+                  size=args.size, arch=args.arch, pretrained=args.pretrained, policy=policy, mixup=args.mixup, tta=args.tta,
+                  seed=args.seed, progress=not args.quiet)
     except KeyboardInterrupt:
         print('imgcls-tricks: interrupted', file=sys.stderr); return 130
     except Exception as e:
@@ -166,6 +238,9 @@ def main(argv=None):
         msg = ' '.join(str(e).split()).strip('"\'') or type(e).__name__   # one line, whatever the message
         print(f"imgcls-tricks: error: {kind}{msg}" + ('' if args.debug or isinstance(e, _DATA_ERRORS) else ' (run with --debug for the traceback)'), file=sys.stderr)
         return 2
+    if 'tta' in m: print(f"TTA {m['tta']['tfms']}: accuracy {m['tta']['accuracy']:.4f} (gain {m['tta']['gain']:+.4f})")
+    d = m['diagnosis']
+    if d.get('problem'): print(f"curves: {d['problem']} - {d['evidence']}; first step: {d['first_step']}")
     print(f"valid accuracy {m['accuracy']:.4f} after {m['epochs']} epochs ({m['seconds']} s); wrote "
           f"{Path(args.out)/'model.pkl'}, {Path(args.out)/'metrics.json'}, {Path(args.out)/'report.html'}")
     return 0
