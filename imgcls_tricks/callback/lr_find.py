@@ -140,7 +140,7 @@ def state_fingerprint(learn:Learner) -> dict:
 # %% ../../nbs/02_callback.lr_find.ipynb #f70b88f1
 class _LRSweep(Callback):
     "Exponential LR sweep recording raw and smoothed loss; stops on divergence or a non-finite loss"
-    order,run_valid = 60,False
+    order,run_valid,name = 60,False,'lr_finder'  # fastai's callbacks sit out a fit while `learn.lr_finder` exists
     def __init__(self, start_lr, end_lr, num_it, stop_factor, beta):
         store_attr()
         self.sched = SchedExp(start_lr, end_lr)
@@ -237,7 +237,8 @@ class LRFindResult:
     def __init__(self, lrs, losses, raw_losses, suggestions:dict, recommend:str='valley'):
         n = max(len(l) for l in lrs)
         self.lrs = np.asarray(max(lrs, key=len), dtype=float)
-        self.losses, self.raw_losses = _pad(losses, n), _pad(raw_losses, n)
+        self.losses, self.raw_losses = _pad(losses, n), _pad(raw_losses, n)   # shorter runs padded with NaN
+        self.n_steps = np.array([len(l) for l in lrs])   # steps each run recorded (a run stops early on divergence)
         self.suggestions = {k:np.asarray(v, dtype=float) for k,v in suggestions.items()}
         self.recommend = recommend
 
@@ -318,6 +319,7 @@ def find_lr(self:Learner,
     if recommend not in _suggesters: raise ValueError(f"find_lr: recommend must be one of {list(_suggesters)}, got {recommend!r}")
     n_epoch = math.ceil(num_it / len(self.dls.train))
     lrs,losses,raws = [],[],[]
+    csv = [c for c in self.cbs if isinstance(c, CSVLogger)]   # it ignores `lr_finder` and would truncate its file
     with leave_no_trace(self) as snap:
         for i in range(runs):
             if i: snap.restore_model(); self.opt = snap.trial_opt()
@@ -326,7 +328,7 @@ def find_lr(self:Learner,
                 for dl in self.dls.loaders:
                     if hasattr(dl, 'rng'): dl.rng = random.Random(seed + i)
             cb = _LRSweep(start_lr, end_lr, num_it, stop_factor, beta)
-            with self.no_logging(), self.no_bar(): self.fit(n_epoch, cbs=[cb]+L(cbs))
+            with self.no_logging(), self.no_bar(), self.removed_cbs(csv): self.fit(n_epoch, cbs=[cb]+L(cbs))
             lrs.append(cb.lrs); losses.append(cb.smooth); raws.append(cb.raw)
     sugg = {k:[f(l, s) for l,s in zip(lrs, losses)] for k,f in _suggesters.items()}
     res = LRFindResult(lrs, losses, raws, sugg, recommend)

@@ -117,11 +117,14 @@ class ProgressiveResize(Callback):
         if size is not None: self.learn.xb = (resize_batch(self.xb[0], size, self.mode),) + tuple(self.xb[1:])
 
     def before_step(self):
-        if self.lr_scale!=1: self._scale_lr(self.lr_scale)
-    def after_step(self):  # fires after a cancelled step too
-        if self.lr_scale!=1: self._scale_lr(1/self.lr_scale)
-    def _scale_lr(self, f):
-        for h in self.opt.hypers: h['lr'] = h['lr']*f
+        self._saved_lrs = None
+        if self.lr_scale==1: return
+        self._saved_lrs = [h['lr'] for h in self.opt.hypers]
+        for h in self.opt.hypers: h['lr'] = h['lr']*self.lr_scale
+    def after_step(self):  # fires after a cancelled step too; puts back the exact values, no rounding drift
+        if getattr(self, '_saved_lrs', None) is None: return
+        for h,lr in zip(self.opt.hypers, self._saved_lrs): h['lr'] = lr
+        self._saved_lrs = None
 
 # %% ../../nbs/05_callback.progresize.ipynb #0b98b0aa
 @patch

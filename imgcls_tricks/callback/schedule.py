@@ -180,6 +180,11 @@ class SnapshotSaver(Callback):
     def _file(self, i): return self.path/self.model_dir/f'{self.fname}_cycle{i}.pth'
 
     def before_fit(self):
+        self._ready = False
+        if hasattr(self.learn, 'lr_finder'): self.run = False   # an LR sweep is not a cycle (fastai resets `run` after the fit)
+
+    def _setup(self):
+        "Read the cycle ends and check for files to protect; at the first training batch, so validate/get_preds don't need cycles"
         ends = self.cycle_ends
         if ends is None: ends = next((cb.cycle_ends for cb in self.learn.cbs if getattr(cb, 'cycle_ends', None)), None)
         if not ends: raise ValueError("SnapshotSaver: no cycle ends known; use it with fit_warm_restarts or pass cycle_ends=[...]")
@@ -191,6 +196,8 @@ class SnapshotSaver(Callback):
             raise FileExistsError(f"SnapshotSaver: {clash[0]} already exists; pass overwrite=True or use another fname")
         self.paths = L(self._file(i) for i,e in enumerate(self.ends) if e <= skip and self._file(i).exists())
 
+    def before_train(self):
+        if not self._ready: self._setup(); self._ready = True
     def before_epoch(self): self._trained = False
     def after_batch(self):
         if self.training: self._trained = True
