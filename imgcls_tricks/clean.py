@@ -85,7 +85,8 @@ def oof_probs(items, # image files
               item_tfms=None, batch_tfms=None, # extra transforms (e.g. an `AugPolicy(...).tfms()`)
               seed:int=42, # seed of the fold assignment (its own RNG)
               vocab=None, # class order of the columns; default sorted labels
-              verbose:bool=True, # progress bar over the folds and one line per fold
+              verbose:bool=True, # one line per fold
+              bar:bool=True, # with `verbose`, also a progress bar over the folds (False keeps notebook outputs small)
              ) -> tuple: # (probs array n_items x n_classes, vocab)
     "Out-of-fold probabilities: every image is scored by a model that never saw it during training."
     items, labels = [Path(o) for o in items], [str(l) for l in labels]
@@ -99,7 +100,7 @@ def oof_probs(items, # image files
     fit = fit or _default_fit
     folds = _stratified_folds(labels, n_folds, seed)
     probs = np.full((len(items), len(vocab)), np.nan, dtype=np.float32)
-    for k in progress_bar(range(n_folds), display=verbose):
+    for k in progress_bar(range(n_folds), display=verbose and bar):
         valid_idx = np.flatnonzero(folds == k)
         dls = _fold_dls(items, labels, valid_idx, vocab, size, bs, item_tfms, batch_tfms)
         learn = learner_factory(dls)
@@ -152,7 +153,10 @@ def find_label_issues(probs, # (n_items, n_classes) probabilities, ideally out-o
         except ImportError as e:
             raise ImportError("method='cleanlab' needs the optional package cleanlab (`pip install cleanlab`); "
                               "the default method='thresholds' needs nothing extra") from e
-        mislabeled = np.asarray(_cleanlab_find(labels=y, pred_probs=probs), dtype=bool)
+        mislabeled = np.asarray(_cleanlab_find(labels=y, pred_probs=probs))
+        if mislabeled.dtype != bool or mislabeled.shape != (n,):
+            raise ValueError(f"cleanlab.filter.find_label_issues returned {mislabeled.dtype} values of shape {mislabeled.shape}; "
+                             f"expected a boolean mask of {n} items (is your cleanlab version returning ranked indices?)")
     elif method == 'thresholds': mislabeled = (pred != y) & (p_pred > wrong_p)
     else: raise ValueError(f"method must be 'thresholds' or 'cleanlab', got {method!r}")
     amb = ~mislabeled & (p_pred >= lo) & (p_pred <= hi)
@@ -263,7 +267,7 @@ def leakage_report(dups:pd.DataFrame, # output of `find_duplicates`
                       'unreadable files': len(dups.attrs.get('unreadable', []))})
 
 # %% ../nbs/07_clean.ipynb #930123ff
-CLEAN_REASONS = ('wrong label', 'poor quality', 'ambiguous', 'wrong focus', 'other')
+CLEAN_REASONS = ('wrong label', 'poor quality', 'ambiguous', 'wrong focus', 'too few similar samples', 'other')  # T9's error groups
 _ACTIONS = ('keep', 'delete', 'relabel')
 
 def _check_class_name(name) -> str:
@@ -276,7 +280,7 @@ def _check_class_name(name) -> str:
     return unicodedata.normalize('NFC', s)
 
 def _safe_rel(root:Path, item) -> str:
-    "`item` (absolute, or relative to `root`) as a POSIX path relative to `root`; ValueError if it points outside."
+    "`item` (absolute, or relative to `root`) as a POSIX path relative to `root`; ValueError if it (or, through a symlink, its real file) is outside."
     root = Path(os.path.abspath(root)); p = Path(item)
     p = Path(os.path.normpath(p if p.is_absolute() else root/p))
     try: rel = p.relative_to(root)
@@ -284,13 +288,31 @@ def _safe_rel(root:Path, item) -> str:
         try: rel = p.resolve().relative_to(root.resolve())
         except ValueError: raise ValueError(f"{item} is outside the dataset root {root}") from None
     if not rel.parts or rel.parts[0] == _CLEAN_DIR: raise ValueError(f"{item} is not a dataset image under {root}")
+    real = (root/rel).resolve()   # a symlinked class folder (or file) can point anywhere: moving "it" would touch the real file
+    try: real.relative_to(root.resolve())
+    except ValueError: raise ValueError(f"{item} is a symbolic link (or inside a linked folder) to {real}, outside the dataset root {root}: "
+                                        "refusing it; copy the images into the root instead") from None
     return rel.as_posix()
 
 def _append_jsonl(path:Path, rec:dict):
     "Append one JSON record and fsync, so it survives a crash or a kernel restart."
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, 'a', encoding='utf-8') as f:
-        f.write(json.dumps(rec, ensure_ascii=False) + '\n'); f.flush(); os.fsync(f.fileno())
+    data = (json.dumps(rec, ensure_ascii=False) + '\n').encode('utf-8')
+    with open(path, 'ab+') as f:
+        end = f.seek(0, os.SEEK_END)
+        if end: f.seek(end - 1); data = (b'' if f.read(1) == b'\n' else b'\n') + data   # after a write cut short: start a new line
+        f.write(data); f.flush(); os.fsync(f.fileno())
+
+def _write_new(path:Path, text:str):
+    "Write a new file `path` in one step; FileExistsError if it exists (an existing file is never replaced)."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:6]}")
+    tmp.write_text(text, encoding='utf-8')
+    try: os.link(tmp, path)   # fails if `path` exists, even if it appeared a moment ago
+    except FileExistsError: raise FileExistsError(f"{path} exists: refusing to replace it") from None
+    except OSError:           # no hard links on this file system: exclusive create
+        with open(path, 'x', encoding='utf-8') as f: f.write(text)
+    finally: tmp.unlink(missing_ok=True)
 
 def _read_jsonl(path:Path) -> list:
     "Records of a JSON-lines file; an unreadable line (a write cut short) is skipped with a warning."
@@ -498,24 +520,27 @@ class ImageCleaner:
 # %% ../nbs/07_clean.ipynb #cbc7a74d
 def review_sheet(candidates, # same as for `ImageCleaner`
                  root, # dataset root
-                 dest=None, # output folder; default a new temp folder
+                 dest=None, # output folder; default a new temp folder. Existing review files in it are never replaced
                  max_n:int=200, # most images on the sheet
                  thumb_size:int=96,
                 ) -> tuple: # (html file, decisions CSV)
     "The review without widgets: a static HTML contact sheet plus a decisions CSV to fill in (action, label, reason)."
     root = Path(os.path.abspath(root)); df = _candidate_table(candidates, root).head(max_n)
     dest = Path(dest) if dest is not None else Path(tempfile.mkdtemp(prefix='imgcls_review_'))
+    html_file, csv_file = dest/'review.html', dest/'decisions.csv'
+    taken = [str(f) for f in (csv_file, html_file) if f.exists()]
+    if taken: raise FileExistsError(f"review_sheet: {taken[0]} exists and is never overwritten (a decisions CSV may hold decisions you "
+                                    "filled in): import it with import_decisions, then pass another dest= or move the files away; nothing was written")
     dest.mkdir(parents=True, exist_ok=True)
     figs = []
     for r in df.itertuples():
         png, err = _thumb(root/r.path, thumb_size)
         figs.append(f"<figure style='display:inline-block;width:{thumb_size + 90}px;vertical-align:top;font:11px sans-serif'>"
                     f"<img src='data:image/png;base64,{base64.b64encode(png).decode()}' width={thumb_size}><figcaption>{_caption(r, err)}</figcaption></figure>")
-    html_file, csv_file = dest/'review.html', dest/'decisions.csv'
-    html_file.write_text(f"<!doctype html><meta charset='utf-8'><title>review {html.escape(str(root))}</title>"
-                         f"<p>{len(df)} images from {html.escape(str(root))}. Fill in <code>{csv_file.name}</code>: action = keep / delete / "
-                         f"relabel, label = new class for relabel, reason = {' / '.join(CLEAN_REASONS)}.</p>" + ''.join(figs), encoding='utf-8')
-    df.assign(action='', label='', reason='').to_csv(csv_file, index=False)
+    _write_new(html_file, f"<!doctype html><meta charset='utf-8'><title>review {html.escape(str(root))}</title>"
+               f"<p>{len(df)} images from {html.escape(str(root))}. Fill in <code>{csv_file.name}</code>: action = keep / delete / "
+               f"relabel, label = new class for relabel, reason = {' / '.join(CLEAN_REASONS)}.</p>" + ''.join(figs))
+    _write_new(csv_file, df.assign(action='', label='', reason='').to_csv(index=False))
     return html_file, csv_file
 
 def import_decisions(csv_file, # a filled-in decisions CSV (columns path, action, label, reason)
@@ -625,7 +650,7 @@ def _plan_folder(root:Path, decisions:dict, allow_new_class:bool):
             raise ValueError(f"refusing to {act} {rel}: its destination {dst} resolves outside the dataset root {root}")
         final = _free_name(dst, taken); taken.add(final)
         ops.append(dict(op=act, src=rel, dst=final.relative_to(root).as_posix(), old_label=old, new_label=new, sha256=sha,
-                        note=f"renamed: {dst.name} already exists" if final != dst else ''))
+                        note='' if final == dst else f"renamed: {dst.name} already exists" if dst.exists() else f"renamed: {dst.name} is taken by another file of this run"))
     return ops, table
 
 def _guard(table:pd.DataFrame, ops:list, max_delete:float) -> list:
@@ -673,13 +698,18 @@ def _open_batch(root:Path):
     return open_[-1] if open_ else (None, None)
 
 def _move_noclobber(src:Path, dst:Path):
-    "Move a file; fails instead of overwriting (hard link + unlink on one file system)."
+    "Move a file; fails instead of overwriting (hard link + unlink; without hard links, a copy into a new file + unlink)."
     dst.parent.mkdir(parents=True, exist_ok=True)
     try: os.link(src, dst)
     except FileExistsError: raise FileExistsError(f"refusing to overwrite {dst}") from None
-    except OSError:   # no hard links here (other file system): check, then move
-        if dst.exists(): raise FileExistsError(f"refusing to overwrite {dst}") from None
-        shutil.move(str(src), str(dst)); return
+    except OSError:   # no hard links here (another file system, some network mounts): copy into a file that must be new
+        try: g = open(dst, 'xb')   # 'x' fails if dst exists, even if it appeared a moment ago (a check + move would race)
+        except FileExistsError: raise FileExistsError(f"refusing to overwrite {dst}") from None
+        try:
+            with g, open(src, 'rb') as f: shutil.copyfileobj(f, g)
+            shutil.copystat(src, dst)
+        except BaseException:
+            dst.unlink(missing_ok=True); raise   # the half-written copy is ours: remove it, keep src
     os.unlink(src)
 
 def _split_update(root:Path, ops:list):
@@ -774,6 +804,10 @@ def recover_apply(root, # dataset root
     bad = [(o, s) for o, s in zip(b['ops'], states) if s == 'conflict']
     if bad: raise RuntimeError(f"cannot {mode} {batch}: {bad[0][0]['src']} / {bad[0][0]['dst']} are missing or changed since; "
                                "nothing was changed - sort these files out by hand first")
+    sf = root/_SPLIT_FILE
+    if b.get('split') and sf.exists() and sf.read_text(encoding='utf-8') not in (b['split']['old'], b['split']['new']):
+        raise RuntimeError(f"cannot {mode} {batch}: {sf} changed since the apply started (it is neither the split before nor the one after "
+                           "the run); nothing was changed - restore it or sort it out by hand first")
     log = _ops_log(root)
     if mode == 'complete':
         for i, (o, s) in enumerate(zip(b['ops'], states)):
@@ -864,12 +898,12 @@ def _apply_csv(root, decisions, csv:Path, out_csv, fn_col, label_col, dry_run, f
     plan = _plan_df(ops)
     plan.attrs['problems'] = problems
     if dry_run:
-        for p in problems: print(f"warning: {p}")
+        for p in problems + ([f"{out_csv} exists: pass another out_csv"] if out_csv.exists() else []): print(f"warning: {p}")
         return plan
     if ro: raise PermissionError(f"cannot write {out_csv}: {ro[0]} is read-only; pass out_csv= a writable path (nothing was changed)")
     if problems and not force: raise ValueError("apply_decisions refused, nothing was changed:\n - " + '\n - '.join(problems) + "\npass force=True if this is intended")
-    if out_csv.exists() and not force: raise FileExistsError(f"{out_csv} exists: pass another out_csv (or force=True to replace it)")
+    if out_csv.exists(): raise FileExistsError(f"{out_csv} exists: pass another out_csv (an existing file is never replaced; "
+                                               "force=True only overrides the guard rails); nothing was changed")
     out = df.assign(**{label_col: new_labels}).drop(index=drop)
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out_csv, out.to_csv(index=False))
+    _write_new(out_csv, out.to_csv(index=False))
     return plan
