@@ -17,8 +17,8 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'data_dir', 'stratified_split', 'digits_folder', 'textures_folder', 'open_rgb', 'SafePILImage',
-           'scan_images', 'DataReport', 'saved_split', 'inspect_folder', 'AugPolicy', 'folder_dls', 'reconcile_csv',
-           'csv_dls']
+           'scan_images', 'DataReport', 'saved_split', 'inspect_folder', 'AugPolicy', 'RandomNoise', 'RandomBlur',
+           'folder_dls', 'reconcile_csv', 'csv_dls']
 
 # %% ../nbs/00_data.ipynb #7ad7d774
 def data_dir() -> Path:
@@ -214,6 +214,8 @@ def _check_image(fn, max_pixels=None):
             r.update(format=im.format, mode=im.mode, width=im.width, height=im.height)
             if limit and im.width * im.height > limit:
                 return {**r, 'status': 'error', 'reason': f'too large: {im.width}x{im.height} = {im.width*im.height:,} pixels > limit {limit:,}'}
+            im.verify()                 # the file's own checks; for PNG the CRC of every chunk, which decoding ignores
+        with Image.open(fn) as im:      # verify() leaves the image unusable: open again to decode the pixels
             im.load()
             if im.format in _FORMAT_EXTS and ext not in _FORMAT_EXTS[im.format]: notes.append(f'{im.format} data with {ext} extension')
             if _ODD_MODES.get(im.mode, f'mode {im.mode}'): notes.append(f"mode {im.mode}: {_ODD_MODES.get(im.mode) or 'converted to RGB'}")
@@ -234,7 +236,9 @@ def scan_images(path, # a folder (scanned recursively, hidden folders skipped) o
                ) -> pd.DataFrame:
     "Decode every file and report `status` (ok / warn / error / skip) and `reason` for each, without changing Pillow settings."
     files = _walk_files(Path(path)) if isinstance(path, (str, Path)) else [Path(f) for f in path]
-    rows = parallel(partial(_check_image, max_pixels=max_pixels), files, n_workers=n_workers, threadpool=True, progress=False) if files else []
+    with warnings.catch_warnings():    # files over Pillow's limit are reported in the table; its warning would only repeat that
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        rows = parallel(partial(_check_image, max_pixels=max_pixels), files, n_workers=n_workers, threadpool=True, progress=False) if files else []
     return pd.DataFrame(list(rows), columns=['path', 'status', 'reason', 'format', 'mode', 'width', 'height'])
 
 # %% ../nbs/00_data.ipynb #1235b45a
@@ -315,6 +319,12 @@ def saved_split(rels, # item paths relative to the root (the keys of the split)
         mask = np.array([old.get(r, _hash_valid(r, valid_pct, seed)) for r in rels], dtype=bool)
         new = sum(r not in old for r in rels); gone = len(set(old) - set(rels))
         if new: notes.append(f"{new} files not in the saved split were assigned by path hash")
+        labels = np.asarray([str(l) for l in labels])
+        for c in sorted(map(str, set(labels[mask]) - set(labels[~mask]))):   # classes whose files are all in valid now
+            fresh = [i for i in np.flatnonzero(labels == c) if rels[i] not in old]
+            if fresh:                                              # new files of the class: the first goes to train
+                i = min(fresh, key=lambda i: rels[i]); mask[i] = False
+                notes.append(f"class {c!r} had no training file: its new file {rels[i]} was put in train")
         if gone: notes.append(f"{gone} files of the saved split no longer exist")
         if not new and not gone: return mask, notes
     else:
@@ -401,7 +411,13 @@ def inspect_folder(path, # dataset root
                          f"valid_pct={valid_pct} leave the validation set empty (each class needs >= 2 images)")
     for c in vocab:
         if c in empty: continue
-        if counts.loc[c, 'train'] + counts.loc[c, 'valid'] == 1: warns.append(f"class {c!r} has only 1 image: it is in train, valid has none")
+        n_tr, n_va = int(counts.loc[c, 'train']), int(counts.loc[c, 'valid'])
+        if n_tr == 0:
+            raise ValueError(f"class {c!r} ({(parts[train_part]/c).absolute()}) has {n_va} image(s), all in valid, none in train: "
+                             "the model could never learn it" + (f"; its training files are gone since the split in {sf} was saved - "
+                                                                  "add training images, or delete that split file to split again" if sf else ''))
+        if n_tr + n_va == 1: warns.append(f"class {c!r} has only 1 image: it is in {'train' if n_tr else 'valid'}, "
+                                          f"{'valid' if n_tr else 'train'} has none")
         elif counts.loc[c, 'valid'] == 0: warns.append(f"class {c!r} has no validation images: its accuracy cannot be measured")
     counts.index.name = 'class'
     return items, vocab, DataReport(root, layout, counts, skipped, warns, sf)
@@ -453,6 +469,37 @@ class AugPolicy:
                 (f'lighting ±{self.max_lighting:g}', self.max_lighting > 0, d.get('max_lighting', 'lighting off')),
                 (f'perspective warp {self.max_warp:g}', self.max_warp > 0, d.get('max_warp', 'warp off'))]
         return pd.DataFrame([(n, 'use' if u else 'drop', '' if u else why) for n, u, why in rows], columns=['augmentation', 'decision', 'why dropped'])
+
+# %% ../nbs/00_data.ipynb #233c73d4
+class RandomNoise(DisplayedTransform):
+    "Training batches only: add Gaussian noise, std drawn up to `max_std`, to a random share `p` of the images."
+    order, split_idx = 50, 0   # after fastai's affine (30) and lighting (40) augmentations, before Normalize (99)
+    def __init__(self, max_std:float=0.05, # largest noise standard deviation, on the 0-1 pixel scale
+                 p:float=0.5, # probability that an image gets noise
+                ):
+        if max_std < 0 or not 0 <= p <= 1: raise ValueError(f"RandomNoise: need max_std >= 0 and 0 <= p <= 1, got {max_std}, {p}")
+        store_attr()
+    def encodes(self, x:TensorImage):
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1)
+        std = torch.rand(shape, device=x.device) * self.max_std * (torch.rand(shape, device=x.device) < self.p)
+        return (x + torch.randn_like(x) * std).clamp(0, 1)
+
+class RandomBlur(DisplayedTransform):
+    "Training batches only: Gaussian blur of width `sigma` pixels on a random share `p` of the images."
+    order, split_idx = 50, 0
+    def __init__(self, sigma:float=1., # standard deviation of the blur kernel, in pixels
+                 p:float=0.5, # probability that an image is blurred
+                ):
+        if sigma <= 0 or not 0 <= p <= 1: raise ValueError(f"RandomBlur: need sigma > 0 and 0 <= p <= 1, got {sigma}, {p}")
+        store_attr()
+    def encodes(self, x:TensorImage):
+        r = int(np.ceil(2 * self.sigma)); c = x.shape[1]
+        t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+        k = torch.exp(-t**2 / (2 * self.sigma**2)); k = k / k.sum()
+        out = F.pad(x, (r, r, r, r), mode='replicate')       # separable: a row pass, then a column pass, per channel
+        out = F.conv2d(F.conv2d(out, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+        pick = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) < self.p
+        return torch.where(pick, out, x)
 
 # %% ../nbs/00_data.ipynb #64fb242e
 def _item_path(r):
@@ -575,8 +622,9 @@ def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label c
     counts = pd.crosstab(cnt.label, cnt.is_valid).reindex(index=vocab, columns=[False, True], fill_value=0)
     counts.columns = ['train', 'valid']; counts.index.name = 'class'
     if counts['valid'].sum() == 0: raise ValueError(f"too few images for a validation split ({len(items)} usable rows, valid_pct={valid_pct})")
-    for c in vocab:
-        if counts.loc[c, 'train'] == 0: warns.append(f"class {c!r} appears only in valid: the model can never predict it")
+    only_valid = [c for c in vocab if counts.loc[c, 'train'] == 0]
+    if only_valid: raise ValueError(f"class {only_valid[0]!r} appears only in validation rows ({counts.loc[only_valid[0], 'valid']}), "
+                                    f"none in train: the model could never learn it (classes only in valid: {only_valid})")
     report = DataReport(img_dir, 'csv', counts, skipped, warns, sf, rec)
     return _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose,
                       label_delim=label_delim, **kwargs)

@@ -54,11 +54,22 @@ def _describe_augs(dl):
     aug = [n for n in names if n not in _NOT_AUG]
     return ', '.join(aug) if aug else 'none'
 
+def _split_folder_names(root):
+    "The train and valid folder names under a split-folders root, as spelled on disk (`valid/` or `val/`)."
+    try: subs = {d.name.lower(): d.name for d in Path(root).iterdir() if d.is_dir()}
+    except OSError: subs = {}
+    return subs.get('train', 'train'), subs.get('valid', subs.get('val', 'valid'))
+
 def _describe_split(dls):
+    "How train/valid were split (from the `data_report` of `folder_dls`/`csv_dls` when there is one) and the sizes."
     n_t,n_v = len(dls.train.dataset),len(dls.valid.dataset)
-    how = ''
-    items = getattr(dls.train, 'items', None)
-    if isinstance(items, pd.DataFrame) and 'is_valid' in items: how = 'saved split (is_valid column), '
+    rep = getattr(dls, 'data_report', None); layout = getattr(rep, 'layout', None)
+    if layout == 'split folders': how = '{}/ and {}/ folders, '.format(*_split_folder_names(rep.root))
+    elif getattr(rep, 'split_file', None): how = f"saved stratified split ({Path(rep.split_file).name}), "
+    elif layout == 'csv': how = 'valid column of the CSV, '
+    else:
+        items = getattr(dls.train, 'items', None)
+        how = 'is_valid column, ' if isinstance(items, pd.DataFrame) and 'is_valid' in items else ''
     return f"{how}{n_t} train / {n_v} valid ({n_v/(n_t+n_v):.0%} valid)"
 
 def _describe_model(model):
@@ -97,7 +108,7 @@ class ExperimentLog(Callback):
     order = Recorder.order+2   # after the recorder (and CurveWatch)
     def __init__(self, log_dir=None, # folder for the logs; default `learn.path/'experiments'`
                  run_name:str='run', # prefix of the run's file names
-                 split:str=None, # how train/valid were split; default: sizes (and 'saved split' when known)
+                 split:str=None, # how train/valid were split; default: the layout when known (split folders, saved split), and the sizes
                  arch:str=None, # architecture; default: model class, size and layer kinds
                  augmentation:str=None, # augmentation; default: the training loader's augmentation transforms
                  next_action:str=None, # what you will try next; default: the curve diagnosis' first step
