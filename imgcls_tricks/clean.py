@@ -792,6 +792,18 @@ def _remove_empty(root:Path, dirs:list):
         try: (root/d).rmdir()
         except OSError: pass
 
+def _reverse(root:Path, batch:str, b:dict, status:str, states=None):
+    "Put the ops of run `b` back, last first (`states[i]`: 'moved' (default), 'linked', else not done), then the split; log each step."
+    log = _ops_log(root)
+    for i in reversed(range(len(b['ops']))):
+        o, s = b['ops'][i], 'moved' if states is None else states[i]
+        if s == 'moved': _move_noclobber(root/o['dst'], root/o['src'])
+        elif s == 'linked': os.unlink(root/o['dst'])
+        _remove_empty(root, b['mkdirs'].get(i, []))
+        _append_jsonl(log, dict(type='undone', batch=batch, i=i))
+    _finish_split(root, b, 'old')
+    _append_jsonl(log, dict(type='end', batch=batch, status=status, time=_now()))
+
 def recover_apply(root, # dataset root
                   mode:str='complete', # 'complete' the interrupted run, or 'rollback' to the state before it
                  ):
@@ -817,15 +829,7 @@ def recover_apply(root, # dataset root
                 if i not in b['done']: _append_jsonl(log, dict(type='done', batch=batch, i=i))
         _finish_split(root, b, 'new')
         _append_jsonl(log, dict(type='end', batch=batch, status='applied', time=_now()))
-    else:
-        for i in reversed(range(len(b['ops']))):
-            o, s = b['ops'][i], states[i]
-            if s == 'moved': _move_noclobber(root/o['dst'], root/o['src'])
-            elif s == 'linked': os.unlink(root/o['dst'])
-            _remove_empty(root, b['mkdirs'].get(i, []))
-            _append_jsonl(log, dict(type='undone', batch=batch, i=i))
-        _finish_split(root, b, 'old')
-        _append_jsonl(log, dict(type='end', batch=batch, status='rolled back', time=_now()))
+    else: _reverse(root, batch, b, 'rolled back', states)
     return batch
 
 def undo_apply(root, # dataset root
@@ -848,13 +852,7 @@ def undo_apply(root, # dataset root
             raise RuntimeError(f"cannot undo: {dst} is missing or changed since the apply (nothing was changed)")
     if b.get('split') and (root/_SPLIT_FILE).exists() and (root/_SPLIT_FILE).read_text(encoding='utf-8') != b['split']['new']:
         raise RuntimeError(f"cannot undo: {root/_SPLIT_FILE} changed since the apply (nothing was changed)")
-    log = _ops_log(root)
-    for i in reversed(range(len(b['ops']))):
-        o = b['ops'][i]; _move_noclobber(root/o['dst'], root/o['src'])
-        _remove_empty(root, b['mkdirs'].get(i, []))
-        _append_jsonl(log, dict(type='undone', batch=batch, i=i))
-    _finish_split(root, b, 'old')
-    _append_jsonl(log, dict(type='end', batch=batch, status='undone', time=_now()))
+    _reverse(root, batch, b, 'undone')
     return batch
 
 def purge_quarantine(root, # dataset root
