@@ -72,6 +72,7 @@ def _curves_fig(history):
     ax[0].set_title('loss', fontsize=8); ax[0].legend(fontsize=6)
     acc = [e['accuracy'] for e in eps if 'accuracy' in e]
     ax[1].plot(range(1, len(acc) + 1), acc, 'o-', ms=3); ax[1].set_title('valid accuracy', fontsize=8)
+    ax[1].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax[2].plot(np.arange(len(lrs)), lrs, lw=1); ax[2].set_title('learning rate', fontsize=8)
     for a, x in zip(ax, ('iteration', 'epoch', 'iteration')): a.set_xlabel(x, fontsize=7); a.tick_params(labelsize=6)
     fig.tight_layout(); return fig
