@@ -113,7 +113,7 @@ def _texture(kind, yy, xx, period, phase, angle):
     elif kind == 'dots': t = np.minimum(np.sin(w*u + phase), np.sin(w*v + phase)) - 0.4
     elif kind == 'lean_right': t = np.sin(w*(u + v)/np.sqrt(2) + phase)   # stripes along x+y=c: '/' on screen (y grows down)
     elif kind == 'lean_left': t = np.sin(w*(u - v)/np.sqrt(2) + phase)    # stripes along x-y=c: '\'
-    else: raise ValueError(kind)
+    else: raise ValueError(f"unknown texture kind {kind!r}; expected one of {_TEXTURES_SAFE + _TEXTURES_UNSAFE[2:]}")
     return (t > 0).astype(np.float32)
 
 def _texture_image(kind, size, rng, period):
@@ -279,7 +279,8 @@ class DataReport:
         if len(self.skipped): s.append(f"skipped {len(self.skipped)} files: " + ', '.join(
             f"{Path(p).name} ({r})" for p, r in zip(self.skipped.path[:3], self.skipped.reason[:3])) + (' …' if len(self.skipped) > 3 else ''))
         if self.split_file: s.append(f"split saved in {_shown(self.split_file)}")
-        if self.size is not None: s.append(f"training size {self.size} px" + (f" ({self.size_note})" if self.size_note else ''))
+        if self.size is not None:
+            s.append(f"training size {self.size} px" + (f" ({self.size_note})" if self.size_note else ''))
         s += [f"warning: {w}" for w in self.warnings]
         return '\n'.join(s)
     _repr_markdown_ = None
@@ -363,9 +364,11 @@ def _scan_items(files, on_bad, n_workers=4):
     bad = scan[scan.status.isin(['error', 'skip'])]
     err = scan[scan.status == 'error']
     if len(err) and on_bad == 'raise':
-        raise ValueError(f"{len(err)} unusable image files: " + '; '.join(f"{p}: {r}" for p, r in zip(err.path[:3], err.reason[:3])))
+        raise ValueError(f"{len(err)} unusable image files: "
+                         + '; '.join(f"{p}: {r}" for p, r in zip(err.path[:3], err.reason[:3])))
     ok = scan[~scan.status.isin(['error', 'skip'])]
-    return dict(zip(ok.path, zip(ok.width.astype(int), ok.height.astype(int)))), bad[['path', 'status', 'reason']].reset_index(drop=True)
+    sizes = dict(zip(ok.path, zip(ok.width.astype(int), ok.height.astype(int))))
+    return sizes, bad[['path', 'status', 'reason']].reset_index(drop=True)
 
 def inspect_folder(path, # dataset root
                    valid_pct:float=0.2, # validation fraction (class-folder layout)
@@ -452,7 +455,8 @@ def _check_positive(v, name:str, allow_none:bool=False, pair:bool=False):
     if v is None and allow_none: return
     vals = tuple(v) if pair and isinstance(v, (tuple, list)) and len(v) == 2 else (v,)
     if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x > 0 for x in vals):
-        raise ValueError(f"{name} must be a positive integer{' or a (height, width) pair of them' if pair else ''}, got {v!r}")
+        rule = 'a positive integer' + (' or a (height, width) pair of them' if pair else '')
+        raise ValueError(f"{name} must be {rule}, got {v!r}")
 
 def _pick_size(items:pd.DataFrame) -> tuple:
     "The training side for `size=None`: the most common longer side over all usable images (ties: the larger)."
@@ -525,8 +529,10 @@ class AugPolicy:
 def describe(self:AugPolicy) -> str:
     "One line naming the augmentations that run, e.g. 'flip, rotate ±10°, zoom 1.1, lighting 0.2, warp 0.2'."
     parts = ['dihedral (flips and 90° turns)' if self.dihedral else 'flip' if self.hflip else '',
-             f'rotate ±{self.max_rotate:g}°' if self.max_rotate > 0 else '', f'zoom {self.max_zoom:g}' if self.max_zoom > 1 else '',
-             f'lighting {self.max_lighting:g}' if self.max_lighting > 0 else '', f'warp {self.max_warp:g}' if self.max_warp > 0 else '']
+             f'rotate ±{self.max_rotate:g}°' if self.max_rotate > 0 else '',
+             f'zoom {self.max_zoom:g}' if self.max_zoom > 1 else '',
+             f'lighting {self.max_lighting:g}' if self.max_lighting > 0 else '',
+             f'warp {self.max_warp:g}' if self.max_warp > 0 else '']
     return ', '.join(p for p in parts if p) or 'no augmentation'
 
 @patch
@@ -579,7 +585,7 @@ def _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, nu
     if size is None: size, report.size_note = _pick_size(items)
     report.size = size
     n_train = int((~items.is_valid).sum())
-    if bs > n_train:                   # fastai drops the last partial training batch: bs > n_train would mean no step at all
+    if bs > n_train:                   # fastai drops the last partial training batch: bs > n_train means no step at all
         msg = f"bs={bs} is larger than the {n_train} training images: using bs={n_train}"
         warnings.warn(msg); report.warnings.append(msg); bs = n_train
     policy = AugPolicy() if policy is None else policy
@@ -639,7 +645,8 @@ def reconcile_csv(df:pd.DataFrame, img_dir, fn_col='fname', label_col='label', l
     "Match CSV rows to files in `img_dir`; returns (clean rows, report dict)."
     img_dir = _check_root(img_dir)
     for c in (fn_col, label_col):
-        if c not in df.columns: raise _MissingColumn(f"column {c!r} not in the CSV (columns: {list(df.columns)}){_sep_hint(df.columns)}")
+        if c not in df.columns:
+            raise _MissingColumn(f"column {c!r} not in the CSV (columns: {list(df.columns)}){_sep_hint(df.columns)}")
     d = pd.DataFrame({'fname': df[fn_col].astype(str).str.strip(), 'label': df[label_col]})
     _check_inside(d.fname, img_dir)
     lab = d.label.astype('string').str.strip()
@@ -662,7 +669,7 @@ def reconcile_csv(df:pd.DataFrame, img_dir, fn_col='fname', label_col='label', l
 
 # %% ../nbs/00_data.ipynb #e5f6a7b8
 def _read_labels_csv(fn, sep:str|None, needed) -> tuple:
-    "Read a labels CSV; `sep=None` picks ',', ';' or tab, whichever header holds the `needed` columns. Returns (df, note)."
+    "Read a labels CSV; `sep=None` picks ',', ';' or tab, whichever header holds the `needed` columns."
     fn = _check_root(Path(fn).parent)/Path(fn).name
     if not fn.is_file(): raise FileNotFoundError(f"CSV file not found: {fn.absolute()}")
     if sep is not None: return pd.read_csv(fn, sep=sep), ''
@@ -679,8 +686,9 @@ def _parse_valid(col:pd.Series, name:str, fnames:pd.Series) -> pd.Series:
     "A validation column parsed strictly: True/False, 1/0, yes/no, valid/train (any case); blanks and others refused."
     s = col.map(lambda v: '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip().lower())
     blank = s[s == '']
-    if len(blank): raise ValueError(f"valid_col {name!r} is blank in {len(blank)} row(s): " + ', '.join(
-        f"row {i} ({fnames[i]!r})" for i in blank.index[:5]) + "; write True/False, 1/0, yes/no or valid/train in every row")
+    if len(blank): raise ValueError(f"valid_col {name!r} is blank in {len(blank)} row(s): "
+                                    + ', '.join(f"row {i} ({fnames[i]!r})" for i in blank.index[:5])
+                                    + "; write True/False, 1/0, yes/no or valid/train in every row")
     bad = s[~s.isin(_TRUE | _FALSE)]
     if len(bad): raise ValueError(f"valid_col {name!r} has values that are not booleans: "
                                   f"{list(dict.fromkeys(col[bad.index].map(str)))[:5]} (first in row {bad.index[0]}); "
@@ -692,7 +700,7 @@ def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label c
             img_dir=None, # folder the file names are relative to (default: the CSV's folder)
             fn_col='fname', label_col='label', # column names
             label_delim:str|None=None, # e.g. ' ' for multi-label rows like "beach people"
-            valid_col:str|None=None, # column giving the split (True/False, 1/0, yes/no, valid/train); else a saved split
+            valid_col:str|None=None, # split column (True/False, 1/0, yes/no, valid/train); else a saved split
             sep:str|None=None, # CSV separator; default: ',', ';' or tab, whichever header has the columns
             on_missing:str='skip', # rows whose file is missing: 'skip' (report) or 'raise'
             on_conflict:str='raise', # files listed with different labels: 'raise' or 'skip' (drop them)
@@ -735,7 +743,8 @@ def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label c
     sf = None
     if valid_col is not None:
         if valid_col not in df.columns:
-            raise _MissingColumn(f"valid_col {valid_col!r} not in the CSV (columns: {list(df.columns)}){_sep_hint(df.columns)}")
+            raise _MissingColumn(f"valid_col {valid_col!r} not in the CSV (columns: {list(df.columns)})"
+                                 + _sep_hint(df.columns))
         fnames = df[fn_col].astype(str).str.strip()
         vmap = dict(zip(fnames, _parse_valid(df[valid_col], valid_col, fnames)))
         items['is_valid'] = rows.fname.map(vmap).astype(bool)
