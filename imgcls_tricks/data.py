@@ -6,7 +6,7 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #6d40e328
 from __future__ import annotations
-import os, json, hashlib, unicodedata, shutil, tempfile, warnings
+import os, json, hashlib, unicodedata, shutil, tempfile, warnings, dataclasses, csv as csv_module
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -113,7 +113,7 @@ def _texture(kind, yy, xx, period, phase, angle):
     elif kind == 'dots': t = np.minimum(np.sin(w*u + phase), np.sin(w*v + phase)) - 0.4
     elif kind == 'lean_right': t = np.sin(w*(u + v)/np.sqrt(2) + phase)   # stripes along x+y=c: '/' on screen (y grows down)
     elif kind == 'lean_left': t = np.sin(w*(u - v)/np.sqrt(2) + phase)    # stripes along x-y=c: '\'
-    else: raise ValueError(kind)
+    else: raise ValueError(f"unknown texture kind {kind!r}; expected one of {_TEXTURES_SAFE + _TEXTURES_UNSAFE[2:]}")
     return (t > 0).astype(np.float32)
 
 def _texture_image(kind, size, rng, period):
@@ -156,30 +156,37 @@ def textures_folder(dest=None, # target folder; default under `data_dir()`
     return _finish_folder(tmp, dest, meta, force)
 
 # %% ../nbs/00_data.ipynb #2f4212a9
+def _to_rgb(im:Image.Image) -> Image.Image:
+    "An in-memory image as 8-bit RGB: first frame, EXIF orientation applied, 16-bit scaled, alpha on white."
+    if getattr(im, 'n_frames', 1) > 1: im.seek(0)
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F'):
+        a = np.asarray(im, dtype=np.float64)
+        hi = 65535. if im.mode.startswith('I;16') or a.max() > 255 else 255.
+        if im.mode == 'F': hi = max(a.max(), 1.)
+        im = Image.fromarray((a.clip(0, hi) * (255. / hi)).round().astype(np.uint8), 'L')
+    if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
+        im = im.convert('RGBA')
+        im = Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im)
+    out = im.convert('RGB')
+    out.load()
+    return out
+
 def open_rgb(fn) -> Image.Image:
     "Open any image file as 8-bit RGB: EXIF orientation applied, 16-bit scaled (not clipped), alpha on white."
-    with Image.open(fn) as im:
-        if getattr(im, 'n_frames', 1) > 1: im.seek(0)
-        im = ImageOps.exif_transpose(im)
-        if im.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F'):
-            a = np.asarray(im, dtype=np.float64)
-            hi = 65535. if im.mode.startswith('I;16') or a.max() > 255 else 255.
-            if im.mode == 'F': hi = max(a.max(), 1.)
-            im = Image.fromarray((a.clip(0, hi) * (255. / hi)).round().astype(np.uint8), 'L')
-        if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
-            im = im.convert('RGBA')
-            im = Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im)
-        out = im.convert('RGB')
-        out.load()
-    return out
+    with Image.open(fn) as im: return _to_rgb(im)
 
 # %% ../nbs/00_data.ipynb #9ace348e
 class SafePILImage(PILImage):
     "A `PILImage` whose files are opened with `open_rgb` (EXIF, 16-bit and alpha handled)."
     @classmethod
-    def create(cls, fn, **kwargs):
+    def create(cls, fn:Path|str|Tensor|ndarray|bytes|Image.Image, # a file, or an image already in memory
+               **kwargs):
+        "An RGB `SafePILImage` from a path (`str` or `Path`), a PIL image, an array, a tensor or bytes."
         if isinstance(fn, (str, Path)): return cls(open_rgb(fn))
-        return super().create(fn, **kwargs)
+        if isinstance(fn, Image.Image): return cls(_to_rgb(fn))   # a converted copy: the caller's image is not touched
+        im = super().create(fn, **kwargs)         # fastai's conversions for arrays, tensors and bytes
+        return im if im.mode == 'RGB' else cls(_to_rgb(im))
 
 # %% ../nbs/00_data.ipynb #feda9f2f
 IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.gif', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.jfif'}
@@ -242,6 +249,12 @@ def scan_images(path, # a folder (scanned recursively, hidden folders skipped) o
     return pd.DataFrame(list(rows), columns=['path', 'status', 'reason', 'format', 'mode', 'width', 'height'])
 
 # %% ../nbs/00_data.ipynb #1235b45a
+def _shown(p) -> str:
+    "A path for messages: relative to `data_dir()` when it lives there (a stable name), else as given."
+    p = Path(p)
+    try: return str(Path('<data_dir>')/p.absolute().relative_to(data_dir().absolute()))
+    except ValueError: return str(p)
+
 @dataclass
 class DataReport:
     "What `folder_dls` / `csv_dls` found: counts per class and split, skipped files, warnings."
@@ -252,6 +265,8 @@ class DataReport:
     warnings: list = field(default_factory=list)
     split_file: Path|None = None
     reconcile: dict = field(default_factory=dict)
+    size: int|tuple|None = None  # the training size `Resize` uses
+    size_note: str = ''  # how that size was chosen
     @property
     def imbalance(self) -> float:
         "Largest / smallest training count over the classes that have training images."
@@ -259,11 +274,13 @@ class DataReport:
         return float(tr.max() / tr.min()) if len(tr) else float('nan')
     def __repr__(self):
         n_tr, n_va = int(self.counts['train'].sum()), int(self.counts['valid'].sum())
-        s = [f"{self.root} ({self.layout}): {len(self.counts)} classes, {n_tr} train / {n_va} valid images, "
+        s = [f"{_shown(self.root)} ({self.layout}): {len(self.counts)} classes, {n_tr} train / {n_va} valid images, "
              f"imbalance (max/min train count) {self.imbalance:.1f}x"]
         if len(self.skipped): s.append(f"skipped {len(self.skipped)} files: " + ', '.join(
             f"{Path(p).name} ({r})" for p, r in zip(self.skipped.path[:3], self.skipped.reason[:3])) + (' …' if len(self.skipped) > 3 else ''))
-        if self.split_file: s.append(f"split saved in {self.split_file}")
+        if self.split_file: s.append(f"split saved in {_shown(self.split_file)}")
+        if self.size is not None:
+            s.append(f"training size {self.size} px" + (f" ({self.size_note})" if self.size_note else ''))
         s += [f"warning: {w}" for w in self.warnings]
         return '\n'.join(s)
     _repr_markdown_ = None
@@ -334,15 +351,24 @@ def saved_split(rels, # item paths relative to the root (the keys of the split)
     return mask, notes
 
 # %% ../nbs/00_data.ipynb #c470a3e8
+_MIN_SIDE = 4   # images with a side under this many pixels carry no usable content
+
 def _scan_items(files, on_bad, n_workers=4):
-    "Decode `files`; return (usable files, skipped DataFrame) or raise if `on_bad='raise'`."
-    scan = scan_images(files, n_workers=n_workers) if len(files) else scan_images([])
+    "Decode `files`; return ({usable file: (width, height)}, skipped DataFrame) or raise if `on_bad='raise'`."
     if on_bad not in ('skip', 'raise'): raise ValueError(f"on_bad must be 'skip' or 'raise', got {on_bad!r}")
+    scan = scan_images(files, n_workers=n_workers) if len(files) else scan_images([])
+    tiny = scan.status.isin(['ok', 'warn']) & (scan[['width', 'height']].min(axis=1) < _MIN_SIDE)
+    scan.loc[tiny, 'reason'] = [f"too small: {w}x{h} pixels, sides under {_MIN_SIDE} px cannot be used"
+                                for w, h in zip(scan.width[tiny], scan.height[tiny])]
+    scan.loc[tiny, 'status'] = 'error'
     bad = scan[scan.status.isin(['error', 'skip'])]
     err = scan[scan.status == 'error']
     if len(err) and on_bad == 'raise':
-        raise ValueError(f"{len(err)} unreadable image files: " + '; '.join(f"{p}: {r}" for p, r in zip(err.path[:3], err.reason[:3])))
-    return set(scan.path[~scan.status.isin(['error', 'skip'])]), bad[['path', 'status', 'reason']].reset_index(drop=True)
+        raise ValueError(f"{len(err)} unusable image files: "
+                         + '; '.join(f"{p}: {r}" for p, r in zip(err.path[:3], err.reason[:3])))
+    ok = scan[~scan.status.isin(['error', 'skip'])]
+    sizes = dict(zip(ok.path, zip(ok.width.astype(int), ok.height.astype(int))))
+    return sizes, bad[['path', 'status', 'reason']].reset_index(drop=True)
 
 def inspect_folder(path, # dataset root
                    valid_pct:float=0.2, # validation fraction (class-folder layout)
@@ -351,7 +377,7 @@ def inspect_folder(path, # dataset root
                    on_bad:str='skip', # 'skip' (and report) or 'raise' for unreadable / non-image files
                    split_file=None, # where to keep the split; default beside the data
                    scan:bool=True, # decode every image first
-                  ) -> tuple: # (items DataFrame [path, label, is_valid], vocab, DataReport)
+                  ) -> tuple: # (items DataFrame [path, label, is_valid, width, height], vocab, DataReport)
     "Validate an image-folder dataset and return its items, vocab and report — before any training."
     root = _check_root(path)
     sub = {c.name.lower(): c for c in _class_dirs(root)}
@@ -382,7 +408,8 @@ def inspect_folder(path, # dataset root
     skipped = pd.DataFrame(columns=['path', 'status', 'reason'])
     if scan and len(items):
         ok, skipped = _scan_items([str(p) for p in items.path], on_bad)
-        items = items[items.path.map(str).isin(ok)].reset_index(drop=True)
+        items = items[items.path.map(str).isin(list(ok))].reset_index(drop=True)
+        items['width'], items['height'] = (items.path.map(lambda p: ok[str(p)][i]) for i in (0, 1))
     else:
         items = items[items.path.map(lambda p: p.suffix.lower() in IMAGE_EXTS)].reset_index(drop=True)
     vocab = sorted({l for cs in class_sets.values() for l in cs})
@@ -421,6 +448,33 @@ def inspect_folder(path, # dataset root
         elif counts.loc[c, 'valid'] == 0: warns.append(f"class {c!r} has no validation images: its accuracy cannot be measured")
     counts.index.name = 'class'
     return items, vocab, DataReport(root, layout, counts, skipped, warns, sf)
+
+# %% ../nbs/00_data.ipynb #b7c1d2e3
+def _check_positive(v, name:str, allow_none:bool=False, pair:bool=False):
+    "Refuse zero, negative and non-integer sizes and counts with a message naming the parameter."
+    if v is None and allow_none: return
+    vals = tuple(v) if pair and isinstance(v, (tuple, list)) and len(v) == 2 else (v,)
+    if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x > 0 for x in vals):
+        rule = 'a positive integer' + (' or a (height, width) pair of them' if pair else '')
+        raise ValueError(f"{name} must be {rule}, got {v!r}")
+
+def _pick_size(items:pd.DataFrame) -> tuple:
+    "The training side for `size=None`: the most common longer side over all usable images (ties: the larger)."
+    if 'width' in items.columns: w, h = items.width, items.height
+    else:
+        def _wh(p):
+            with Image.open(p) as im: return im.size
+        w, h = zip(*map(_wh, items.path)) if len(items) else ((), ())
+    sides = pd.Series(np.maximum(np.asarray(w, dtype=int), np.asarray(h, dtype=int)))
+    n = sides.value_counts()
+    side = int(max(n.index[n == n.max()]))
+    note = f"size=None: the most common image side, {n.max()} of {len(sides)} images"
+    if len(n) > 1: note += f"; others range {sides.min()}-{sides.max()} px and are resized to it"
+    return side, note
+
+def _item_path(r):
+    "An item's file: the `path` of a DataFrame row, or the item itself when `predict`/`test_dl` get a path."
+    return r if isinstance(r, (str, Path)) else r['path']
 
 # %% ../nbs/00_data.ipynb #a9222fef
 @dataclass
@@ -470,6 +524,30 @@ class AugPolicy:
                 (f'perspective warp {self.max_warp:g}', self.max_warp > 0, d.get('max_warp', 'warp off'))]
         return pd.DataFrame([(n, 'use' if u else 'drop', '' if u else why) for n, u, why in rows], columns=['augmentation', 'decision', 'why dropped'])
 
+# %% ../nbs/00_data.ipynb #c3d4e5f6
+@patch
+def describe(self:AugPolicy) -> str:
+    "One line naming the augmentations that run, e.g. 'flip, rotate ±10°, zoom 1.1, lighting 0.2, warp 0.2'."
+    parts = ['dihedral (flips and 90° turns)' if self.dihedral else 'flip' if self.hflip else '',
+             f'rotate ±{self.max_rotate:g}°' if self.max_rotate > 0 else '',
+             f'zoom {self.max_zoom:g}' if self.max_zoom > 1 else '',
+             f'lighting {self.max_lighting:g}' if self.max_lighting > 0 else '',
+             f'warp {self.max_warp:g}' if self.max_warp > 0 else '']
+    return ', '.join(p for p in parts if p) or 'no augmentation'
+
+@patch
+def __str__(self:AugPolicy): return self.describe()
+
+@patch
+def to_dict(self:AugPolicy) -> dict:
+    "The policy as plain JSON-ready values, with its one-line `summary`."
+    return {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, 'summary': self.describe()}
+
+@patch(cls_method=True)
+def from_dict(cls:AugPolicy, d:dict):
+    "Rebuild a policy from `to_dict`'s output (the `summary` is ignored)."
+    return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
+
 # %% ../nbs/00_data.ipynb #233c73d4
 class RandomNoise(DisplayedTransform):
     "Training batches only: add Gaussian noise, std drawn up to `max_std`, to a random share `p` of the images."
@@ -502,14 +580,14 @@ class RandomBlur(DisplayedTransform):
         return torch.where(pick, out, x)
 
 # %% ../nbs/00_data.ipynb #64fb242e
-def _item_path(r):
-    "An item's file: the `path` of a DataFrame row, or the item itself when `predict`/`test_dl` get a path."
-    return r if isinstance(r, (str, Path)) else r['path']
-
 def _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose, seed=None,
                label_delim=None, **kwargs):
-    if size is None:
-        with Image.open(items.path.iloc[0]) as im: size = max(im.size)
+    if size is None: size, report.size_note = _pick_size(items)
+    report.size = size
+    n_train = int((~items.is_valid).sum())
+    if bs > n_train:                   # fastai drops the last partial training batch: bs > n_train means no step at all
+        msg = f"bs={bs} is larger than the {n_train} training images: using bs={n_train}"
+        warnings.warn(msg); report.warnings.append(msg); bs = n_train
     policy = AugPolicy() if policy is None else policy
     y_block = MultiCategoryBlock(vocab=vocab) if label_delim else CategoryBlock(vocab=vocab)
     btf = list(policy.tfms() if policy else []) + list(L(batch_tfms))
@@ -523,7 +601,7 @@ def _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, nu
     return dls
 
 def folder_dls(path, # `root/<class>/<img>` or `root/train|valid/<class>/<img>`
-               size:int|tuple|None=None, # resize to this (default: the first image's size)
+               size:int|tuple|None=None, # resize to this; default: the most common image side (reported)
                bs:int=64, # batch size
                valid_pct:float=0.2, # validation fraction (class-folder layout)
                seed:int=42, # seed of the split
@@ -539,16 +617,38 @@ def folder_dls(path, # `root/<class>/<img>` or `root/train|valid/<class>/<img>`
                **kwargs, # passed to `DataBlock.dataloaders`
               ) -> DataLoaders:
     "Validated fastai `DataLoaders` for an image folder, with a saved stratified split and a `data_report`."
+    _check_positive(bs, 'bs'); _check_positive(size, 'size', allow_none=True, pair=True)
     items, vocab, report = inspect_folder(path, valid_pct, seed, allow_empty, on_bad, split_file)
     return _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose, **kwargs)
 
 # %% ../nbs/00_data.ipynb #d1c060df
+class _MissingColumn(KeyError):
+    "A `KeyError` whose message prints as written (a plain `KeyError` shows its repr, quotes and backslashes escaped)."
+    def __str__(self): return str(self.args[0]) if self.args else ''
+
+def _sep_hint(cols) -> str:
+    "A hint when the header looks split on the wrong separator."
+    head = ','.join(map(str, cols))
+    for s in (';', '\t'):
+        if s in head: return f"; it looks like a {s!r}-separated file (columns {head.split(s)}): pass sep={s!r}"
+    return ''
+
+def _check_inside(fnames:pd.Series, img_dir:Path):
+    "Refuse file names that resolve outside `img_dir` (`../`, absolute paths, links out)."
+    root = img_dir.resolve()
+    out = [(i, f) for i, f in fnames.items() if not (img_dir/f).resolve().is_relative_to(root)]
+    if out: raise ValueError(f"{len(out)} CSV row(s) name a file outside the image folder {img_dir.absolute()}: "
+                             + ', '.join(f"row {i}: {f!r}" for i, f in out[:5]) + (' …' if len(out) > 5 else '')
+                             + "; file names must be relative paths inside it (nothing was read)")
+
 def reconcile_csv(df:pd.DataFrame, img_dir, fn_col='fname', label_col='label', label_delim=None) -> tuple:
     "Match CSV rows to files in `img_dir`; returns (clean rows, report dict)."
     img_dir = _check_root(img_dir)
     for c in (fn_col, label_col):
-        if c not in df.columns: raise KeyError(f"column {c!r} not in the CSV (columns: {list(df.columns)})")
+        if c not in df.columns:
+            raise _MissingColumn(f"column {c!r} not in the CSV (columns: {list(df.columns)}){_sep_hint(df.columns)}")
     d = pd.DataFrame({'fname': df[fn_col].astype(str).str.strip(), 'label': df[label_col]})
+    _check_inside(d.fname, img_dir)
     lab = d.label.astype('string').str.strip()
     empty = d[lab.isna() | (lab == '')]
     d = d.drop(empty.index).assign(label=lab[~(lab.isna() | (lab == ''))].astype(str))
@@ -567,19 +667,51 @@ def reconcile_csv(df:pd.DataFrame, img_dir, fn_col='fname', label_col='label', l
                conflict_examples={f: sorted(dup[dup.fname == f].label.unique()) for f in conflicts.index[:3]})
     return d.reset_index(drop=True), rep
 
+# %% ../nbs/00_data.ipynb #e5f6a7b8
+def _read_labels_csv(fn, sep:str|None, needed) -> tuple:
+    "Read a labels CSV; `sep=None` picks ',', ';' or tab, whichever header holds the `needed` columns."
+    fn = _check_root(Path(fn).parent)/Path(fn).name
+    if not fn.is_file(): raise FileNotFoundError(f"CSV file not found: {fn.absolute()}")
+    if sep is not None: return pd.read_csv(fn, sep=sep), ''
+    with open(fn, newline='', encoding='utf-8-sig') as f: head = f.readline()
+    for s in (',', ';', '\t'):
+        cols = [c.strip() for c in next(csv_module.reader([head], delimiter=s), [])]
+        if set(needed) <= set(cols):
+            return pd.read_csv(fn, sep=s, encoding='utf-8-sig'), ('' if s == ',' else f"read as a {s!r}-separated file")
+    return pd.read_csv(fn, encoding='utf-8-sig'), ''
+
+_TRUE, _FALSE = {'true', '1', '1.0', 'yes', 'valid'}, {'false', '0', '0.0', 'no', 'train'}
+
+def _parse_valid(col:pd.Series, name:str, fnames:pd.Series) -> pd.Series:
+    "A validation column parsed strictly: True/False, 1/0, yes/no, valid/train (any case); blanks and others refused."
+    s = col.map(lambda v: '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip().lower())
+    blank = s[s == '']
+    if len(blank): raise ValueError(f"valid_col {name!r} is blank in {len(blank)} row(s): "
+                                    + ', '.join(f"row {i} ({fnames[i]!r})" for i in blank.index[:5])
+                                    + "; write True/False, 1/0, yes/no or valid/train in every row")
+    bad = s[~s.isin(_TRUE | _FALSE)]
+    if len(bad): raise ValueError(f"valid_col {name!r} has values that are not booleans: "
+                                  f"{list(dict.fromkeys(col[bad.index].map(str)))[:5]} (first in row {bad.index[0]}); "
+                                  "use True/False, 1/0, yes/no or valid/train")
+    return s.isin(_TRUE)
+
 # %% ../nbs/00_data.ipynb #a5e77e48
 def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label column
             img_dir=None, # folder the file names are relative to (default: the CSV's folder)
             fn_col='fname', label_col='label', # column names
             label_delim:str|None=None, # e.g. ' ' for multi-label rows like "beach people"
-            valid_col:str|None=None, # a boolean column giving the split; else a saved stratified split
+            valid_col:str|None=None, # split column (True/False, 1/0, yes/no, valid/train); else a saved split
+            sep:str|None=None, # CSV separator; default: ',', ';' or tab, whichever header has the columns
             on_missing:str='skip', # rows whose file is missing: 'skip' (report) or 'raise'
             on_conflict:str='raise', # files listed with different labels: 'raise' or 'skip' (drop them)
-            size=None, bs:int=64, valid_pct:float=0.2, seed:int=42, policy=None, item_tfms=None, batch_tfms=None,
+            size:int|tuple|None=None, # as in `folder_dls`: default the most common image side (reported)
+            bs:int=64, valid_pct:float=0.2, seed:int=42, policy=None, item_tfms=None, batch_tfms=None,
             num_workers:int=0, normalize:bool=True, on_bad:str='skip', split_file=None, verbose:bool=True, **kwargs,
            ) -> DataLoaders:
     "Validated fastai `DataLoaders` from a labels CSV, with a reconciliation report and a saved split."
-    df = csv if isinstance(csv, pd.DataFrame) else pd.read_csv(_check_root(Path(csv).parent)/Path(csv).name)
+    _check_positive(bs, 'bs'); _check_positive(size, 'size', allow_none=True, pair=True)
+    needed = [fn_col, label_col] + ([valid_col] if valid_col is not None else [])
+    df, sep_note = (csv, '') if isinstance(csv, pd.DataFrame) else _read_labels_csv(csv, sep, needed)
     if img_dir is None:
         if isinstance(csv, pd.DataFrame): raise ValueError("img_dir is required when `csv` is a DataFrame")
         img_dir = Path(csv).parent
@@ -595,14 +727,14 @@ def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label c
     rows = rows.reset_index(drop=True)
     if len(rows) == 0: raise ValueError(f"no CSV row matches an image in {img_dir.absolute()}")
     items = pd.DataFrame({'path': [img_dir/f for f in rows.fname], 'label': rows.label})
-    skipped = pd.DataFrame(columns=['path', 'status', 'reason'])
     ok, skipped = _scan_items([str(p) for p in items.path], on_bad)
-    keep = items.path.map(str).isin(ok)
+    keep = items.path.map(str).isin(list(ok))
     items, rows = items[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
+    items['width'], items['height'] = (items.path.map(lambda p: ok[str(p)][i]) for i in (0, 1))
     labels_each = items.label.map(lambda l: l.split(label_delim) if label_delim else [l])
     vocab = sorted({x for ls in labels_each for x in ls if x})
     _check_class_names(vocab, 'the CSV labels')
-    warns = []
+    warns = [sep_note] if sep_note else []
     if rec['missing_files']: warns.append(f"{len(rec['missing_files'])} CSV rows have no file (skipped), e.g. {rec['missing_files'][0]}")
     if rec['unlisted_files']: warns.append(f"{len(rec['unlisted_files'])} images in the folder are not in the CSV, e.g. {rec['unlisted_files'][0]}")
     if rec['empty_labels']: warns.append(f"{rec['empty_labels']} CSV rows have an empty label (skipped)")
@@ -610,8 +742,11 @@ def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label c
     if rec['conflicting']: warns.append(f"{len(rec['conflicting'])} files with conflicting labels dropped")
     sf = None
     if valid_col is not None:
-        if valid_col not in df.columns: raise KeyError(f"valid_col {valid_col!r} not in the CSV (columns: {list(df.columns)})")
-        vmap = dict(zip(df[fn_col].astype(str).str.strip(), df[valid_col].astype(bool)))
+        if valid_col not in df.columns:
+            raise _MissingColumn(f"valid_col {valid_col!r} not in the CSV (columns: {list(df.columns)})"
+                                 + _sep_hint(df.columns))
+        fnames = df[fn_col].astype(str).str.strip()
+        vmap = dict(zip(fnames, _parse_valid(df[valid_col], valid_col, fnames)))
         items['is_valid'] = rows.fname.map(vmap).astype(bool)
     else:
         sf = Path(split_file) if split_file else (_split_file_for(img_dir) if isinstance(csv, pd.DataFrame)
