@@ -6,7 +6,7 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/cli.html.md"""
 
 # %% ../nbs/10a_cli.ipynb #dd780256
 from __future__ import annotations
-import argparse, os, sys, traceback
+import argparse, os, sys, traceback, warnings
 from pathlib import Path
 
 # %% auto #0
@@ -27,6 +27,10 @@ def _count_arg(s:str) -> int:
     except ValueError: v = 0
     if v < 1: raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
     return v
+
+def _warn_line(message, category, filename, lineno, file=None, line=None):
+    "Show a library warning to a command-line user as one line, without the source line."
+    print(f"imgcls-tricks: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 def _one_line(e:BaseException) -> str:
     "The exception's message on one line; a `KeyError`'s added quotes dropped, every other quote kept."
@@ -85,10 +89,12 @@ def main(argv=None):
         from imgcls_tricks.job import train   # fastai loads here, not for --help or a usage error
         from imgcls_tricks.data import AugPolicy
         policy = AugPolicy(hflip=False) if args.no_flip else None
-        m = train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr,
-                  bs=args.bs, size=args.size, arch=args.arch, pretrained=args.pretrained, policy=policy,
-                  mixup=args.mixup, tta=args.tta, seed=args.seed, progress=not args.quiet,
-                  threads=args.threads or _default_threads())
+        with warnings.catch_warnings():
+            warnings.showwarning = _warn_line
+            m = train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr,
+                      bs=args.bs, size=args.size, arch=args.arch, pretrained=args.pretrained, policy=policy,
+                      mixup=args.mixup, tta=args.tta, seed=args.seed, progress=not args.quiet,
+                      threads=args.threads or _default_threads())
     except KeyboardInterrupt:
         print('imgcls-tricks: interrupted', file=sys.stderr); return 130
     except Exception as e:

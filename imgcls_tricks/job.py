@@ -7,7 +7,6 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/job.html.md"""
 # %% ../nbs/10_job.ipynb #cad4dfed
 from __future__ import annotations
 import base64, contextlib, html, io, json, platform, sys, time, warnings
-from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import *
@@ -178,10 +177,6 @@ def _check_count(name:str, v, allow_none=False):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"{name} must be a positive integer, got {v!r}")
 
-def _aug_summary(policy) -> str:
-    "Which augmentations ran, in one line."
-    used = policy.explain().query("decision == 'use'")['augmentation']
-    return ', '.join(used) if len(used) else 'none'
 
 # %% ../nbs/10_job.ipynb #52c8e4b2
 def _make_learner(dls, arch:str, pretrained:bool):
@@ -247,7 +242,7 @@ def train(path=None, # image folder; None = the embedded digits
     lr = lr if lr is not None else (2e-3 if pretrained else 1e-2)
     if not (lr == 'auto' or isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr must be a positive number or 'auto', got {lr!r}")
-    for k, v in dict(epochs=epochs, bs=bs, size=size, threads=threads).items(): _check_count(k, v, allow_none=k != 'epochs' and k != 'bs')
+    _check_count('epochs', epochs); _check_count('threads', threads, allow_none=True)   # bs and size: checked with the data
     if threads: torch.set_num_threads(threads)
     out = Path(out).absolute()   # fastai's `export` joins a relative name to `learn.path`: keep ours absolute
     context = _context(torch.get_num_threads()); set_seed(seed)
@@ -271,8 +266,8 @@ def train(path=None, # image folder; None = the embedded digits
     diag = _diagnosis(learn) if not guard.report else dict(problem=None, evidence='training stopped early')
     preds = _valid_preds(learn)
     m = training_metrics(learn, secs, hist, preds)
-    m.update(arch=arch, pretrained=pretrained, schedule=schedule, lr=lr, bs=bs, size=list(dls.one_batch()[0].shape[-2:]),
-             data=str(dls.data_report.root), augmentation=_aug_summary(dls.policy), policy=asdict(dls.policy),
+    m.update(arch=arch, pretrained=pretrained, schedule=schedule, lr=lr, bs=dls.train.bs, size=list(dls.one_batch()[0].shape[-2:]),
+             data=str(dls.data_report.root), augmentation=dls.policy.describe(), policy=dls.policy.to_dict(),
              mixup=mixup, seed=seed, stopped=guard.report, diagnosis=diag, context=context, **extra)
     if tta is not None and not guard.report:
         with learn.no_bar(): m['tta'] = _tta(learn, tta, m['accuracy'], seed)
