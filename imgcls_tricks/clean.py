@@ -745,19 +745,23 @@ def _open_batch(root:Path):
     open_ = [(k, b) for k, b in _batches(root).items() if b['status'] in ('open', 'undoing')]
     return open_[-1] if open_ else (None, None)
 
+def _part(p:Path) -> Path: return p.with_name(f".{p.name}.imgcls-part")   # where a copy is written before it takes its name
+
 def _move_noclobber(src:Path, dst:Path):
-    "Move a file; fails instead of overwriting (hard link + unlink; without hard links, a copy into a new file + unlink)."
+    "Move a file; fails instead of overwriting (hard link + unlink; without hard links, claim + copy + swap + unlink)."
     dst.parent.mkdir(parents=True, exist_ok=True)
     try: os.link(src, dst)
     except FileExistsError: raise FileExistsError(f"refusing to overwrite {dst}") from None
-    except OSError:   # no hard links here (another file system, some network mounts): copy into a file that must be new
-        try: g = open(dst, 'xb')   # 'x' fails if dst exists, even if it appeared a moment ago (a check + move would race)
+    except OSError:   # no hard links here (another file system, some network mounts)
+        try: open(dst, 'xb').close()   # claim the name with an empty file: 'x' fails if dst exists, even if it appeared a moment ago
         except FileExistsError: raise FileExistsError(f"refusing to overwrite {dst}") from None
+        part = _part(dst)
         try:
-            with g, open(src, 'rb') as f: shutil.copyfileobj(f, g)
-            shutil.copystat(src, dst)
+            with open(src, 'rb') as f, open(part, 'wb') as g: shutil.copyfileobj(f, g); g.flush(); os.fsync(g.fileno())
+            shutil.copystat(src, part)
+            os.replace(part, dst)   # replaces only our own empty claim: dst is never a half-written copy
         except BaseException:
-            dst.unlink(missing_ok=True); raise   # the half-written copy is ours: remove it, keep src
+            part.unlink(missing_ok=True); dst.unlink(missing_ok=True); raise   # the copy and the claim are ours; src is kept
     os.unlink(src)
 
 def _split_update(root:Path, ops:list):
@@ -830,14 +834,26 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
     _append_jsonl(_ops_log(root), dict(type='end', batch=batch, status='applied', time=_now()))
     return plan
 
+_EMPTY_SHA = hashlib.sha256(b'').hexdigest()
+
 def _op_state(root:Path, o:dict) -> str:
-    "'pending' (not moved), 'moved', 'linked' (both names, same file) or 'conflict'."
+    "'pending' (not moved), 'moved', 'linked' (the file under both names), 'claimed-dst'/'claimed-src' (a copy cut short) or 'conflict'."
     src, dst = root/o['src'], root/o['dst']
     s_ok = src.is_file() and _sha256(src) == o['sha256']; d_ok = dst.is_file() and _sha256(dst) == o['sha256']
+    claim = lambda p: o['sha256'] != _EMPTY_SHA and p.is_file() and p.stat().st_size == 0   # the empty file a copy starts from
     if s_ok and not dst.exists(): return 'pending'
     if d_ok and not src.exists(): return 'moved'
-    if s_ok and d_ok and os.path.samefile(src, dst): return 'linked'
+    if s_ok and d_ok: return 'linked'   # a hard link, or a finished copy (same bytes): either name can go
+    if s_ok and claim(dst): return 'claimed-dst'
+    if d_ok and claim(src): return 'claimed-src'
     return 'conflict'
+
+def _unclaim(root:Path, o:dict, s:str) -> str:
+    "Remove what a copy cut short left (its part file, then its empty claim); the op's state without it."
+    if not s.startswith('claimed'): return s
+    p = root/o[s.split('-')[1]]
+    _part(p).unlink(missing_ok=True); os.unlink(p)   # part first: a crash in between still leaves a recognisable claim
+    return 'pending' if s == 'claimed-dst' else 'moved'
 
 def _remove_empty(root:Path, dirs:list):
     for d in sorted(set(dirs), key=lambda p: -len(Path(p).parts)):
@@ -848,6 +864,7 @@ def _forward(root:Path, batch:str, b:dict, states:list, on_step=None):
     "Carry out the ops of run `b` that are not done (`states[i]` from `_op_state`), then the split; log each step."
     log = _ops_log(root)
     for i, (o, s) in enumerate(zip(b['ops'], states)):
+        s = _unclaim(root, o, s)
         if s == 'pending': _do_op(root, batch, i, o, on_step); continue
         if s == 'linked': os.unlink(root/o['src'])   # both names point at the file: drop the old one
         if i not in b['done']: _append_jsonl(log, dict(type='done', batch=batch, i=i))
@@ -858,7 +875,7 @@ def _reverse(root:Path, batch:str, b:dict, status:str, states:list, on_step=None
     "Put the ops of run `b` back, last first (`states[i]` 'moved' or 'linked'; else nothing to move), folders it made, then the split."
     log = _ops_log(root)
     for i in reversed(range(len(b['ops']))):
-        o, s = b['ops'][i], states[i]
+        o = b['ops'][i]; s = _unclaim(root, o, states[i])
         if s == 'moved': _move_noclobber(root/o['dst'], root/o['src'])
         elif s == 'linked': os.unlink(root/o['dst'])
         _remove_empty(root, b['mkdirs'].get(i, []))
