@@ -55,11 +55,11 @@ def _sha256(fn, bs=1<<20) -> str:
     return h.hexdigest()
 
 def _is_writable(d) -> bool:
-    "Really try to create a file in `d` (permission bits lie for root and read-only mounts); on Linux an unnamed one, so a crash leaves nothing."
+    "Really try to create a file in `d` (permission bits lie); on Linux an unnamed one, so a crash leaves nothing."
     if hasattr(os, 'O_TMPFILE'):
         try: os.close(os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o600)); return True
         except OSError as e:
-            if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM): return False   # other errors: this file system can't, probe by name
+            if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM): return False   # else: probe by name
     return _probe_by_name(Path(d))
 
 def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='milliseconds')
@@ -131,16 +131,17 @@ def _is_int_name(s:str) -> bool: return s.lstrip('-').isdigit()
 def _label_index(labels:list, vocab:list) -> np.ndarray:
     "Position in `vocab` of each label: integer labels are positions, anything else a class name (compared as text)."
     names = [str(v) for v in vocab]; index = {s: i for i, s in enumerate(names)}
-    ints = bool(labels) and all(isinstance(l, (int, np.integer)) and not isinstance(l, (bool, np.bool_)) for l in labels)
+    is_int = lambda l: isinstance(l, (int, np.integer)) and not isinstance(l, (bool, np.bool_))
+    ints = bool(labels) and all(map(is_int, labels))
     if ints and any(map(_is_int_name, names)) and names != [str(i) for i in range(len(names))]:
-        raise ValueError(f"labels are integers but the class names in vocab {names} are numbers too, so a label such as {labels[0]} "
-                         "could be a class name or a position in vocab: pass class names as strings ([str(l) for l in labels]) "
-                         "or turn positions into names first ([vocab[i] for i in labels])")
+        raise ValueError(f"labels are integers but the class names in vocab {names} are numbers too, so a label "
+                         f"such as {labels[0]} could be a class name or a position in vocab: pass class names as "
+                         "strings ([str(l) for l in labels]) or turn positions into names ([vocab[i] for i in labels])")
     y = np.empty(len(labels), dtype=int)
     for i, l in enumerate(labels):
         if ints and 0 <= l < len(names): y[i] = int(l)
-        elif ints: raise ValueError(f"label {l!r} of item {i} is not a position in vocab {names} (integer labels are positions "
-                                    f"0..{len(names) - 1}; pass class names as strings)")
+        elif ints: raise ValueError(f"label {l!r} of item {i} is not a position in vocab {names} "
+                                    f"(integer labels are positions 0..{len(names) - 1}; pass class names as strings)")
         elif str(l) in index: y[i] = index[str(l)]
         else: raise ValueError(f"label {l!r} of item {i} is not in vocab {names}")
     return y
@@ -427,8 +428,8 @@ def _candidate_table(candidates, root:Path) -> pd.DataFrame:
     folder = {p: t.label[p] for p in df.path if p in t.index}
     odd = [(p, g, folder[p]) for p, g in zip(df.path, df.given) if p in folder and g != folder[p]]
     if odd and set(df.given) <= set(t.label):
-        warnings.warn(f"{len(odd)} candidates have a given label other than their class folder, e.g. {odd[0][0]}: given "
-                      f"{odd[0][1]!r}, folder {odd[0][2]!r}; were vocab positions passed as class names?")
+        warnings.warn(f"{len(odd)} candidates have a given label other than their class folder, e.g. {odd[0][0]}: "
+                      f"given {odd[0][1]!r}, folder {odd[0][2]!r}; were vocab positions passed as class names?")
     return df[['path', 'given', 'pred', 'p_pred', 'bucket', 'split']].reset_index(drop=True)
 
 def _caption(r, err=None) -> str:
@@ -460,22 +461,27 @@ class ImageCleaner:
         self._W, self.root = W, Path(os.path.abspath(root))
         self.journal = journal if isinstance(journal, DecisionJournal) else DecisionJournal(self.root, journal)
         self.df = _candidate_table(candidates, self.root)
-        self.classes = ([str(c) for c in classes] if classes is not None else sorted(set(_folder_table(self.root).label) | set(self.df.given)))
+        self.classes = ([str(c) for c in classes] if classes is not None
+                        else sorted(set(_folder_table(self.root).label) | set(self.df.given)))
         self.max_n, self.thumb_size, self.page = max_n, thumb_size, 0
         self.decisions = self.journal.latest()   # a new instance (e.g. after a kernel restart) starts from the journal
         opts = lambda col, order=None: [self._ALL] + [o for o in (order or sorted(self.df[col].astype(str).unique())) if o in set(self.df[col].astype(str))]
-        flt = lambda o, d, tip: W.Dropdown(options=o, description=d, tooltip=tip, style=dict(description_width='48px'), layout=W.Layout(width='230px'))
+        flt = lambda o, d, tip: W.Dropdown(options=o, description=d, tooltip=tip, style=dict(description_width='48px'),
+                                           layout=W.Layout(width='230px'))
         self.class_filter = flt(opts('given'), 'class', 'show only images with this given label')
         self.split_filter = flt(opts('split'), 'split', 'show only images of this split')
-        self.bucket_filter = flt(opts('bucket', list(_BUCKETS) + sorted(set(self.df.bucket) - set(_BUCKETS))), 'bucket', 'show only this bucket')
+        buckets = list(_BUCKETS) + sorted(set(self.df.bucket) - set(_BUCKETS))
+        self.bucket_filter = flt(opts('bucket', buckets), 'bucket', 'show only this bucket')
         for f in (self.class_filter, self.split_filter, self.bucket_filter): f.observe(self._on_filter, names='value')
         self.prev_page = W.Button(description='◀ prev', tooltip='previous page', layout=W.Layout(width='auto'))
         self.next_page = W.Button(description='next ▶', tooltip='next page', layout=W.Layout(width='auto'))
         self.prev_page.on_click(lambda _: self._goto(self.page - 1)); self.next_page.on_click(lambda _: self._goto(self.page + 1))
         self.page_label = W.HTML()
         # wide enough for the caption and for "relabel → <longest class name>" on one line (about 8 px a character)
-        self.card_width = min(max(thumb_size + 90, 8 * len('relabel → ' + max(self.classes, key=len, default='')) + 40), 420)
-        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f"repeat({ncols}, {self.card_width}px)", grid_gap='8px'))
+        longest = max(self.classes, key=len, default='')
+        self.card_width = min(max(thumb_size + 90, 8 * len('relabel → ' + longest) + 40), 420)
+        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f"repeat({ncols}, {self.card_width}px)",
+                                              grid_gap='8px'))
         self.widget = W.VBox([W.HBox([self.class_filter, self.split_filter, self.bucket_filter]), self.grid,
                               W.HBox([self.prev_page, self.page_label, self.next_page])])
         self._render()
@@ -509,12 +515,14 @@ class ImageCleaner:
                             image=W.Image(value=png, format='png', width=self.thumb_size, height=self.thumb_size),
                             info=W.HTML(_caption(r, err)), status=W.HTML(_decision_text(d)),
                             keep=W.Button(description='keep', tooltip=f'keep {r.path} as {r.given}', layout=half),
-                            delete=W.Button(description='delete', tooltip='move to the quarantine (undoable)', layout=half),
+                            delete=W.Button(description='delete', tooltip='move to the quarantine (undoable)',
+                                            layout=half),
                             relabel=W.Button(tooltip='move the image to the class chosen below', layout=full),
-                            target=W.Dropdown(options=self.classes, value=tgt, description='new class', style=st, layout=full,
-                                              tooltip='class to relabel this image to'),
+                            target=W.Dropdown(options=self.classes, value=tgt, description='new class', style=st,
+                                              layout=full, tooltip='class to relabel this image to'),
                             reason=W.Dropdown(options=[''] + list(CLEAN_REASONS), value=(d or {}).get('reason') or '',
-                                              description='reason', style=st, layout=full, tooltip='why (optional): for the error analysis'))
+                                              description='reason', style=st, layout=full,
+                                              tooltip='why (optional): for the error analysis'))
         c.relabel.description = f'relabel → {tgt}'
         for a in _ACTIONS: getattr(c, a).on_click(lambda _, a=a: self.decide(c, a))
         c.target.observe(lambda ch: setattr(c.relabel, 'description', f"relabel → {ch['new']}"), names='value')
@@ -547,7 +555,7 @@ class ImageCleaner:
         items = learn.dls[ds_idx].items
         items = list(items['path']) if isinstance(items, pd.DataFrame) else [o[0] if isinstance(o, (tuple, list)) else o for o in items]
         if ds_idx == 0: warnings.warn("ds_idx=0 scores training images with the model that learned them; use oof_probs for honest scores")
-        vocab = [str(v) for v in learn.dls.vocab]   # targets are positions in the vocab: turn them into class names here
+        vocab = [str(v) for v in learn.dls.vocab]   # targets are positions in the vocab: make them class names here
         cands = find_label_issues(probs, [vocab[int(t)] for t in targs], vocab=vocab, items=items).head(max_items)
         return cls(cands, root, **kwargs)
 
@@ -556,7 +564,7 @@ class ImageCleaner:
                 "(an ipywidgets widget: open this notebook in Jupyter to review)")
 
     def _ipython_display_(self):
-        "The widget where a frontend can show it; elsewhere (a test runner, a terminal) one line instead of a `VBox(...)` dump."
+        "The widget where a frontend can show it; elsewhere (test runner, terminal) one line, not a `VBox(...)` dump."
         from IPython.display import display
         if _has_widget_frontend(): display(self.widget)
         else: display({'text/plain': repr(self)}, raw=True)
@@ -741,11 +749,11 @@ def _batches(root:Path) -> dict:
     return out
 
 def _open_batch(root:Path):
-    "The run that was interrupted, `(batch, record)`: an apply ('open') or an undo ('undoing') that never ended; else (None, None)."
+    "`(batch, record)` of an apply ('open') or an undo ('undoing') that never ended; else (None, None)."
     open_ = [(k, b) for k, b in _batches(root).items() if b['status'] in ('open', 'undoing')]
     return open_[-1] if open_ else (None, None)
 
-def _part(p:Path) -> Path: return p.with_name(f".{p.name}.imgcls-part")   # where a copy is written before it takes its name
+def _part(p:Path) -> Path: return p.with_name(f".{p.name}.imgcls-part")   # a copy is written here, then takes its name
 
 def _move_noclobber(src:Path, dst:Path):
     "Move a file; fails instead of overwriting (hard link + unlink; without hard links, claim + copy + swap + unlink)."
@@ -753,7 +761,7 @@ def _move_noclobber(src:Path, dst:Path):
     try: os.link(src, dst)
     except FileExistsError: raise FileExistsError(f"refusing to overwrite {dst}") from None
     except OSError:   # no hard links here (another file system, some network mounts)
-        try: open(dst, 'xb').close()   # claim the name with an empty file: 'x' fails if dst exists, even if it appeared a moment ago
+        try: open(dst, 'xb').close()   # claim the name with an empty file ('x' fails if dst exists, however new)
         except FileExistsError: raise FileExistsError(f"refusing to overwrite {dst}") from None
         part = _part(dst)
         try:
@@ -761,7 +769,7 @@ def _move_noclobber(src:Path, dst:Path):
             shutil.copystat(src, part)
             os.replace(part, dst)   # replaces only our own empty claim: dst is never a half-written copy
         except BaseException:
-            part.unlink(missing_ok=True); dst.unlink(missing_ok=True); raise   # the copy and the claim are ours; src is kept
+            part.unlink(missing_ok=True); dst.unlink(missing_ok=True); raise   # copy and claim are ours; src is kept
     os.unlink(src)
 
 def _split_update(root:Path, ops:list):
@@ -773,7 +781,7 @@ def _split_update(root:Path, ops:list):
     return dict(old=old, new=df.assign(path=df.path.map(lambda p: ren.get(p, p))).to_csv(index=False))
 
 def _write_atomic(path:Path, text:str):
-    "Replace `path` in one step, through a temp file with a fixed name: a crash leaves at most that one, which the next write reuses."
+    "Replace `path` at once via a temp file with a fixed name: a crash leaves at most that one, reused next time."
     tmp = path.with_name(f".{path.name.lstrip('.')}.imgcls-tmp")
     with open(tmp, 'w', encoding='utf-8') as f: f.write(text); f.flush(); os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -808,8 +816,9 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
     decisions = journal.latest()
     if csv is not None: return _apply_csv(root, decisions, Path(csv), out_csv, fn_col, label_col, dry_run, force, max_delete, allow_new_class)
     k, b = _open_batch(root)
-    if k and b['status'] == 'undoing': raise RuntimeError(f"undo_apply of run {k} was interrupted: run undo_apply(root) again to finish it, "
-                                                          "or recover_apply(root, 'rollback') to keep the run applied (nothing was changed)")
+    if k and b['status'] == 'undoing':
+        raise RuntimeError(f"undo_apply of run {k} was interrupted: run undo_apply(root) again to finish it, "
+                           "or recover_apply(root, 'rollback') to keep the run applied (nothing was changed)")
     if k: raise RuntimeError(f"an earlier apply_decisions run ({k}) was interrupted: run recover_apply(root, 'complete') "
                              "or recover_apply(root, 'rollback') first (nothing was changed)")
     ops, table = _plan_folder(root, decisions, allow_new_class)
@@ -837,10 +846,10 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
 _EMPTY_SHA = hashlib.sha256(b'').hexdigest()
 
 def _op_state(root:Path, o:dict) -> str:
-    "'pending' (not moved), 'moved', 'linked' (the file under both names), 'claimed-dst'/'claimed-src' (a copy cut short) or 'conflict'."
+    "'pending', 'moved', 'linked' (the file under both names), 'claimed-dst'/'-src' (a copy cut short) or 'conflict'."
     src, dst = root/o['src'], root/o['dst']
     s_ok = src.is_file() and _sha256(src) == o['sha256']; d_ok = dst.is_file() and _sha256(dst) == o['sha256']
-    claim = lambda p: o['sha256'] != _EMPTY_SHA and p.is_file() and p.stat().st_size == 0   # the empty file a copy starts from
+    claim = lambda p: o['sha256'] != _EMPTY_SHA and p.is_file() and p.stat().st_size == 0   # a copy's empty first step
     if s_ok and not dst.exists(): return 'pending'
     if d_ok and not src.exists(): return 'moved'
     if s_ok and d_ok: return 'linked'   # a hard link, or a finished copy (same bytes): either name can go
@@ -872,7 +881,7 @@ def _forward(root:Path, batch:str, b:dict, states:list, on_step=None):
     _append_jsonl(log, dict(type='end', batch=batch, status='applied', time=_now()))
 
 def _reverse(root:Path, batch:str, b:dict, status:str, states:list, on_step=None):
-    "Put the ops of run `b` back, last first (`states[i]` 'moved' or 'linked'; else nothing to move), folders it made, then the split."
+    "Put the ops of run `b` back, last first (by `states[i]`), remove the folders it made, then restore the split."
     log = _ops_log(root)
     for i in reversed(range(len(b['ops']))):
         o = b['ops'][i]; s = _unclaim(root, o, states[i])
@@ -892,14 +901,14 @@ def _states(root:Path, b:dict, what:str) -> list:
                                "nothing was changed - sort these files out by hand first")
     sf = root/_SPLIT_FILE
     if b.get('split') and sf.exists() and sf.read_text(encoding='utf-8') not in (b['split']['old'], b['split']['new']):
-        raise RuntimeError(f"{what}: {sf} changed since the apply started (it is neither the split before nor the one after "
-                           "the run); nothing was changed - restore it or sort it out by hand first")
+        raise RuntimeError(f"{what}: {sf} changed since the apply started (it is neither the split before nor the one "
+                           "after the run); nothing was changed - restore it or sort it out by hand first")
     return states
 
 def recover_apply(root, # dataset root
                   mode:str='complete', # 'complete' the interrupted apply or undo, or 'rollback' to the state before it
                  ):
-    "Finish or roll back an `apply_decisions` or `undo_apply` run that was interrupted (crash, kernel restart, power cut)."
+    "Finish or roll back an `apply_decisions` or `undo_apply` run that was interrupted (crash, restart, power cut)."
     root = Path(os.path.abspath(root))
     if mode not in ('complete', 'rollback'): raise ValueError(f"mode must be 'complete' or 'rollback', got {mode!r}")
     batch, b = _open_batch(root)
@@ -914,12 +923,14 @@ def undo_apply(root, # dataset root
                batch:str|None=None, # which run; default the last applied one
                on_step=None, # `on_step(i, 'undone')` after each operation is put back (progress, tests)
               ) -> str: # the batch undone
-    "Exactly reverse an `apply_decisions` run; refuses (changing nothing) if a file appeared where one must go back. Resumes an interrupted undo."
+    "Exactly reverse an `apply_decisions` run (or finish an interrupted undo); refuses if a file appeared in the way."
     root = Path(os.path.abspath(root))
     k, b = _open_batch(root)
-    if k and b['status'] == 'open': raise RuntimeError(f"apply run {k} was interrupted: use recover_apply(root, 'rollback') instead")
+    if k and b['status'] == 'open':
+        raise RuntimeError(f"apply run {k} was interrupted: use recover_apply(root, 'rollback') instead")
     if k:   # an undo of `k` was interrupted: finish it (what recover_apply(root, 'complete') does)
-        if batch not in (None, k): raise RuntimeError(f"the undo of run {k} was interrupted: run undo_apply(root) to finish it first")
+        if batch not in (None, k):
+            raise RuntimeError(f"the undo of run {k} was interrupted: run undo_apply(root) to finish it first")
         _reverse(root, k, b, 'undone', _states(root, b, f"cannot finish undoing {k}"), on_step)
         return k
     bs = {k: b for k, b in _batches(root).items() if b['status'] == 'applied'}
@@ -935,7 +946,7 @@ def undo_apply(root, # dataset root
             raise RuntimeError(f"cannot undo: {dst} is missing or changed since the apply (nothing was changed)")
     if b.get('split') and (root/_SPLIT_FILE).exists() and (root/_SPLIT_FILE).read_text(encoding='utf-8') != b['split']['new']:
         raise RuntimeError(f"cannot undo: {root/_SPLIT_FILE} changed since the apply (nothing was changed)")
-    _append_jsonl(_ops_log(root), dict(type='undo', batch=batch, time=_now()))   # from here on, a crash leaves an undo to resume
+    _append_jsonl(_ops_log(root), dict(type='undo', batch=batch, time=_now()))   # now a crash leaves an undo to resume
     _reverse(root, batch, b, 'undone', ['moved'] * len(b['ops']), on_step)
     return batch
 
