@@ -326,15 +326,22 @@ def _append_jsonl(path:Path, rec:dict):
         if end: f.seek(end - 1); data = (b'' if f.read(1) == b'\n' else b'\n') + data   # after a write cut short: start a new line
         f.write(data); f.flush(); os.fsync(f.fileno())
 
+def _tmp_for(path:Path) -> Path:
+    "The temp file `path` is written through: a fixed name, so a crash leaves at most this one and the next write reuses it."
+    return path.with_name(f".{path.name.lstrip('.')}.imgcls-tmp")
+
 def _write_new(path:Path, text:str):
     "Write a new file `path` in one step; FileExistsError if it exists (an existing file is never replaced)."
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:6]}")
-    tmp.write_text(text, encoding='utf-8')
-    try: os.link(tmp, path)   # fails if `path` exists, even if it appeared a moment ago
-    except FileExistsError: raise FileExistsError(f"{path} exists: refusing to replace it") from None
-    except OSError:           # no hard links on this file system: exclusive create
-        with open(path, 'x', encoding='utf-8') as f: f.write(text)
+    tmp = _tmp_for(path)
+    with open(tmp, 'w', encoding='utf-8') as f: f.write(text)
+    try:
+        try: os.link(tmp, path)   # fails if `path` exists, even if it appeared a moment ago
+        except FileExistsError: raise FileExistsError(f"{path} exists: refusing to replace it") from None
+        except OSError:           # no hard links here: claim the name with an empty file, then swap the full one in
+            try: open(path, 'x').close()
+            except FileExistsError: raise FileExistsError(f"{path} exists: refusing to replace it") from None
+            os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
 def _read_jsonl(path:Path) -> list:
@@ -782,7 +789,7 @@ def _split_update(root:Path, ops:list):
 
 def _write_atomic(path:Path, text:str):
     "Replace `path` at once via a temp file with a fixed name: a crash leaves at most that one, reused next time."
-    tmp = path.with_name(f".{path.name.lstrip('.')}.imgcls-tmp")
+    tmp = _tmp_for(path)
     with open(tmp, 'w', encoding='utf-8') as f: f.write(text); f.flush(); os.fsync(f.fileno())
     os.replace(tmp, path)
 
@@ -995,6 +1002,10 @@ def _apply_csv(root, decisions, csv:Path, out_csv, fn_col, label_col, dry_run, f
         return plan
     if ro: raise PermissionError(f"cannot write {out_csv}: {ro[0]} is read-only; pass out_csv= a writable path (nothing was changed)")
     if problems and not force: raise ValueError("apply_decisions refused, nothing was changed:\n - " + '\n - '.join(problems) + "\npass force=True if this is intended")
+    tmp = _tmp_for(out_csv)
+    if tmp.exists():   # a run was killed while writing the cleaned CSV: its temp file (a fixed name) and its empty claim are ours
+        if out_csv.is_file() and out_csv.stat().st_size == 0: out_csv.unlink()
+        tmp.unlink()
     if out_csv.exists(): raise FileExistsError(f"{out_csv} exists: pass another out_csv (an existing file is never replaced; "
                                                "force=True only overrides the guard rails); nothing was changed")
     out = df.assign(**{label_col: new_labels}).drop(index=drop)
