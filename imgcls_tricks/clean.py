@@ -327,7 +327,7 @@ def _append_jsonl(path:Path, rec:dict):
         f.write(data); f.flush(); os.fsync(f.fileno())
 
 def _tmp_for(path:Path) -> Path:
-    "The temp file `path` is written through: a fixed name, so a crash leaves at most this one and the next write reuses it."
+    "The temp file `path` is written through; a fixed name, so a crash leaves at most this one, reused next time."
     return path.with_name(f".{path.name.lstrip('.')}.imgcls-tmp")
 
 def _write_new(path:Path, text:str):
@@ -1003,7 +1003,7 @@ def _apply_csv(root, decisions, csv:Path, out_csv, fn_col, label_col, dry_run, f
     if ro: raise PermissionError(f"cannot write {out_csv}: {ro[0]} is read-only; pass out_csv= a writable path (nothing was changed)")
     if problems and not force: raise ValueError("apply_decisions refused, nothing was changed:\n - " + '\n - '.join(problems) + "\npass force=True if this is intended")
     tmp = _tmp_for(out_csv)
-    if tmp.exists():   # a run was killed while writing the cleaned CSV: its temp file (a fixed name) and its empty claim are ours
+    if tmp.exists():   # a run was killed writing the cleaned CSV: its temp file (fixed name) and empty claim are ours
         if out_csv.is_file() and out_csv.stat().st_size == 0: out_csv.unlink()
         tmp.unlink()
     if out_csv.exists(): raise FileExistsError(f"{out_csv} exists: pass another out_csv (an existing file is never replaced; "
