@@ -10,9 +10,9 @@ __all__ = ['CLEAN_REASONS', 'oof_probs', 'find_label_issues', 'find_duplicates',
            'undo_apply', 'purge_quarantine']
 
 # %% ../nbs/07_clean.ipynb #6d862c3c
-from .data import open_rgb, SafePILImage, IMAGE_EXTS, data_dir, _is_hidden, _walk_files, _is_writable
+from .data import open_rgb, SafePILImage, IMAGE_EXTS, data_dir, _is_hidden, _walk_files, _is_writable as _probe_by_name
 from fastai.vision.all import *
-import os, io, json, html, base64, hashlib, datetime, tempfile, time, uuid, warnings, shutil, unicodedata
+import os, io, errno, json, html, base64, hashlib, datetime, tempfile, time, uuid, warnings, shutil, unicodedata
 from collections import Counter
 from types import SimpleNamespace
 from pathlib import Path
@@ -53,6 +53,14 @@ def _sha256(fn, bs=1<<20) -> str:
     with open(fn, 'rb') as f:
         for b in iter(lambda: f.read(bs), b''): h.update(b)
     return h.hexdigest()
+
+def _is_writable(d) -> bool:
+    "Really try to create a file in `d` (permission bits lie); on Linux an unnamed one, so a crash leaves nothing."
+    if hasattr(os, 'O_TMPFILE'):
+        try: os.close(os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o600)); return True
+        except OSError as e:
+            if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM): return False   # else: probe by name
+    return _probe_by_name(Path(d))
 
 def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='milliseconds')
 
@@ -118,8 +126,28 @@ def oof_probs(items, # image files
 # %% ../nbs/07_clean.ipynb #d5bf1a35
 _BUCKETS = ('mislabeled', 'ambiguous', 'wrong', 'ok')
 
+def _is_int_name(s:str) -> bool: return s.lstrip('-').isdigit()
+
+def _label_index(labels:list, vocab:list) -> np.ndarray:
+    "Position in `vocab` of each label: integer labels are positions, anything else a class name (compared as text)."
+    names = [str(v) for v in vocab]; index = {s: i for i, s in enumerate(names)}
+    is_int = lambda l: isinstance(l, (int, np.integer)) and not isinstance(l, (bool, np.bool_))
+    ints = bool(labels) and all(map(is_int, labels))
+    if ints and any(map(_is_int_name, names)) and names != [str(i) for i in range(len(names))]:
+        raise ValueError(f"labels are integers but the class names in vocab {names} are numbers too, so a label "
+                         f"such as {labels[0]} could be a class name or a position in vocab: pass class names as "
+                         "strings ([str(l) for l in labels]) or turn positions into names ([vocab[i] for i in labels])")
+    y = np.empty(len(labels), dtype=int)
+    for i, l in enumerate(labels):
+        if ints and 0 <= l < len(names): y[i] = int(l)
+        elif ints: raise ValueError(f"label {l!r} of item {i} is not a position in vocab {names} "
+                                    f"(integer labels are positions 0..{len(names) - 1}; pass class names as strings)")
+        elif str(l) in index: y[i] = index[str(l)]
+        else: raise ValueError(f"label {l!r} of item {i} is not in vocab {names}")
+    return y
+
 def find_label_issues(probs, # (n_items, n_classes) probabilities, ideally out-of-fold (`oof_probs`)
-                      labels, # given label of each item (class names, or indices into `vocab`)
+                      labels, # given label of each item: class names, or integer positions in `vocab` (never a mix)
                       vocab=None, # class names in column order; default `range(n_classes)`
                       items=None, # optional file paths, copied to a `path` column
                       wrong_p:float=0.9, # wrong with max p above this -> 'mislabeled'
@@ -140,12 +168,7 @@ def find_label_issues(probs, # (n_items, n_classes) probabilities, ideally out-o
     if items is not None and len(items) != n: raise ValueError(f"probs has {n} rows but there are {len(items)} items")
     lo, hi = ambiguous
     if not (0 < wrong_p < 1 and 0 <= lo <= hi <= 1): raise ValueError(f"need 0 < wrong_p < 1 and 0 <= lo <= hi <= 1, got wrong_p={wrong_p}, ambiguous={ambiguous}")
-    index = {str(v): i for i, v in enumerate(vocab)}
-    y = np.empty(n, dtype=int)
-    for i, l in enumerate(labels):
-        if str(l) in index: y[i] = index[str(l)]
-        elif isinstance(l, (int, np.integer)) and 0 <= l < c: y[i] = int(l)
-        else: raise ValueError(f"label {l!r} of item {i} is not in vocab {vocab}")
+    y = _label_index(labels, vocab)
     pred, p_pred = probs.argmax(1), probs.max(1)
     p_given = probs[np.arange(n), y]
     if method == 'cleanlab':
@@ -303,15 +326,22 @@ def _append_jsonl(path:Path, rec:dict):
         if end: f.seek(end - 1); data = (b'' if f.read(1) == b'\n' else b'\n') + data   # after a write cut short: start a new line
         f.write(data); f.flush(); os.fsync(f.fileno())
 
+def _tmp_for(path:Path) -> Path:
+    "The temp file `path` is written through; a fixed name, so a crash leaves at most this one, reused next time."
+    return path.with_name(f".{path.name.lstrip('.')}.imgcls-tmp")
+
 def _write_new(path:Path, text:str):
     "Write a new file `path` in one step; FileExistsError if it exists (an existing file is never replaced)."
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:6]}")
-    tmp.write_text(text, encoding='utf-8')
-    try: os.link(tmp, path)   # fails if `path` exists, even if it appeared a moment ago
-    except FileExistsError: raise FileExistsError(f"{path} exists: refusing to replace it") from None
-    except OSError:           # no hard links on this file system: exclusive create
-        with open(path, 'x', encoding='utf-8') as f: f.write(text)
+    tmp = _tmp_for(path)
+    with open(tmp, 'w', encoding='utf-8') as f: f.write(text)
+    try:
+        try: os.link(tmp, path)   # fails if `path` exists, even if it appeared a moment ago
+        except FileExistsError: raise FileExistsError(f"{path} exists: refusing to replace it") from None
+        except OSError:           # no hard links here: claim the name with an empty file, then swap the full one in
+            try: open(path, 'x').close()
+            except FileExistsError: raise FileExistsError(f"{path} exists: refusing to replace it") from None
+            os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
 def _read_jsonl(path:Path) -> list:
@@ -398,9 +428,15 @@ def _candidate_table(candidates, root:Path) -> pd.DataFrame:
     if 'given' not in df.columns: df['given'] = df['label'] if 'label' in df.columns else [Path(p).parts[depth] for p in df.path]
     for c, v in (('pred', None), ('p_pred', np.nan), ('bucket', 'candidate')):
         if c not in df.columns: df[c] = v
-    if 'split' not in df.columns:
-        t = _folder_table(root).set_index('path').split
-        df['split'] = [t.get(p, '') for p in df.path]
+    df['given'] = df.given.astype(str)   # class names, shown and compared as text (never a position in a vocab)
+    df['pred'] = [None if p is None or (isinstance(p, float) and np.isnan(p)) else str(p) for p in df.pred]
+    t = _folder_table(root).set_index('path')
+    if 'split' not in df.columns: df['split'] = [t.split.get(p, '') for p in df.path]
+    folder = {p: t.label[p] for p in df.path if p in t.index}
+    odd = [(p, g, folder[p]) for p, g in zip(df.path, df.given) if p in folder and g != folder[p]]
+    if odd and set(df.given) <= set(t.label):
+        warnings.warn(f"{len(odd)} candidates have a given label other than their class folder, e.g. {odd[0][0]}: "
+                      f"given {odd[0][1]!r}, folder {odd[0][2]!r}; were vocab positions passed as class names?")
     return df[['path', 'given', 'pred', 'p_pred', 'bucket', 'split']].reset_index(drop=True)
 
 def _caption(r, err=None) -> str:
@@ -432,18 +468,27 @@ class ImageCleaner:
         self._W, self.root = W, Path(os.path.abspath(root))
         self.journal = journal if isinstance(journal, DecisionJournal) else DecisionJournal(self.root, journal)
         self.df = _candidate_table(candidates, self.root)
-        self.classes = list(classes) if classes is not None else sorted(set(_folder_table(self.root).label) | set(self.df.given))
+        self.classes = ([str(c) for c in classes] if classes is not None
+                        else sorted(set(_folder_table(self.root).label) | set(self.df.given)))
         self.max_n, self.thumb_size, self.page = max_n, thumb_size, 0
         self.decisions = self.journal.latest()   # a new instance (e.g. after a kernel restart) starts from the journal
         opts = lambda col, order=None: [self._ALL] + [o for o in (order or sorted(self.df[col].astype(str).unique())) if o in set(self.df[col].astype(str))]
-        self.class_filter = W.Dropdown(options=opts('given'), description='class')
-        self.split_filter = W.Dropdown(options=opts('split'), description='split')
-        self.bucket_filter = W.Dropdown(options=opts('bucket', list(_BUCKETS) + sorted(set(self.df.bucket) - set(_BUCKETS))), description='bucket')
+        flt = lambda o, d, tip: W.Dropdown(options=o, description=d, tooltip=tip, style=dict(description_width='48px'),
+                                           layout=W.Layout(width='230px'))
+        self.class_filter = flt(opts('given'), 'class', 'show only images with this given label')
+        self.split_filter = flt(opts('split'), 'split', 'show only images of this split')
+        buckets = list(_BUCKETS) + sorted(set(self.df.bucket) - set(_BUCKETS))
+        self.bucket_filter = flt(opts('bucket', buckets), 'bucket', 'show only this bucket')
         for f in (self.class_filter, self.split_filter, self.bucket_filter): f.observe(self._on_filter, names='value')
-        self.prev_page, self.next_page = W.Button(description='◀ prev'), W.Button(description='next ▶')
+        self.prev_page = W.Button(description='◀ prev', tooltip='previous page', layout=W.Layout(width='auto'))
+        self.next_page = W.Button(description='next ▶', tooltip='next page', layout=W.Layout(width='auto'))
         self.prev_page.on_click(lambda _: self._goto(self.page - 1)); self.next_page.on_click(lambda _: self._goto(self.page + 1))
         self.page_label = W.HTML()
-        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f"repeat({ncols}, {thumb_size + 90}px)"))
+        # wide enough for the caption and for "relabel → <longest class name>" on one line (about 8 px a character)
+        longest = max(self.classes, key=len, default='')
+        self.card_width = min(max(thumb_size + 90, 8 * len('relabel → ' + longest) + 40), 420)
+        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f"repeat({ncols}, {self.card_width}px)",
+                                              grid_gap='8px'))
         self.widget = W.VBox([W.HBox([self.class_filter, self.split_filter, self.bucket_filter]), self.grid,
                               W.HBox([self.prev_page, self.page_label, self.next_page])])
         self._render()
@@ -472,18 +517,25 @@ class ImageCleaner:
         d = self.decisions.get(r.path)
         others = [c for c in self.classes if c != r.given] or self.classes
         tgt = d['label'] if d and d['action'] == 'relabel' and d['label'] in self.classes else (r.pred if r.pred in others else others[0])
+        full, half, st = W.Layout(width='100%'), W.Layout(width='50%'), dict(description_width='64px')
         c = SimpleNamespace(path=r.path, given=r.given, error=err,
                             image=W.Image(value=png, format='png', width=self.thumb_size, height=self.thumb_size),
                             info=W.HTML(_caption(r, err)), status=W.HTML(_decision_text(d)),
-                            keep=W.Button(description='keep', layout=W.Layout(width='60px')),
-                            delete=W.Button(description='delete', layout=W.Layout(width='60px')),
-                            relabel=W.Button(description='relabel', layout=W.Layout(width='64px')),
-                            target=W.Dropdown(options=self.classes, value=tgt, layout=W.Layout(width=f'{self.thumb_size + 80}px')),
+                            keep=W.Button(description='keep', tooltip=f'keep {r.path} as {r.given}', layout=half),
+                            delete=W.Button(description='delete', tooltip='move to the quarantine (undoable)',
+                                            layout=half),
+                            relabel=W.Button(tooltip='move the image to the class chosen below', layout=full),
+                            target=W.Dropdown(options=self.classes, value=tgt, description='new class', style=st,
+                                              layout=full, tooltip='class to relabel this image to'),
                             reason=W.Dropdown(options=[''] + list(CLEAN_REASONS), value=(d or {}).get('reason') or '',
-                                              layout=W.Layout(width=f'{self.thumb_size + 80}px')))
+                                              description='reason', style=st, layout=full,
+                                              tooltip='why (optional): for the error analysis'))
+        c.relabel.description = f'relabel → {tgt}'
         for a in _ACTIONS: getattr(c, a).on_click(lambda _, a=a: self.decide(c, a))
+        c.target.observe(lambda ch: setattr(c.relabel, 'description', f"relabel → {ch['new']}"), names='value')
         c.reason.observe(lambda ch: self._on_reason(c), names='value')
-        c.box = W.VBox([c.image, c.info, W.HBox([c.keep, c.delete, c.relabel]), c.target, c.reason, c.status])
+        c.box = W.VBox([c.image, c.info, W.HBox([c.keep, c.delete]), c.relabel, c.target, c.reason, c.status],
+                       layout=W.Layout(width=f'{self.card_width}px', border='1px solid #ddd', padding='4px'))
         return c
 
     def decide(self, card, action:str):
@@ -510,12 +562,19 @@ class ImageCleaner:
         items = learn.dls[ds_idx].items
         items = list(items['path']) if isinstance(items, pd.DataFrame) else [o[0] if isinstance(o, (tuple, list)) else o for o in items]
         if ds_idx == 0: warnings.warn("ds_idx=0 scores training images with the model that learned them; use oof_probs for honest scores")
-        cands = find_label_issues(probs, targs.numpy(), vocab=list(learn.dls.vocab), items=items).head(max_items)
+        vocab = [str(v) for v in learn.dls.vocab]   # targets are positions in the vocab: make them class names here
+        cands = find_label_issues(probs, [vocab[int(t)] for t in targs], vocab=vocab, items=items).head(max_items)
         return cls(cands, root, **kwargs)
 
+    def __repr__(self):
+        return (f"ImageCleaner: {len(self.view())} of {len(self.df)} candidates shown, {len(self.decisions)} decided "
+                "(an ipywidgets widget: open this notebook in Jupyter to review)")
+
     def _ipython_display_(self):
+        "The widget where a frontend can show it; elsewhere (test runner, terminal) one line, not a `VBox(...)` dump."
         from IPython.display import display
-        display(self.widget)
+        if _has_widget_frontend(): display(self.widget)
+        else: display({'text/plain': repr(self)}, raw=True)
 
 # %% ../nbs/07_clean.ipynb #cbc7a74d
 def review_sheet(candidates, # same as for `ImageCleaner`
@@ -681,35 +740,43 @@ def _unwritable(dirs) -> list:
 def _ops_log(root:Path) -> Path: return root/_CLEAN_DIR/_OPS_LOG
 
 def _batches(root:Path) -> dict:
-    "Replay the write-ahead log: `{batch: dict(ops, done, undone, status, split)}` in order."
+    "Replay the write-ahead log: `{batch: dict(ops, done, undone, status, split, mkdirs)}` in order."
     out = {}
     for r in _read_jsonl(_ops_log(root)):
-        b = out.setdefault(r.get('batch'), dict(ops=[], done=set(), undone=set(), status='open', split=None, mkdirs={}))
+        if r.get('batch') is None: continue   # e.g. a purge record
+        b = out.setdefault(r['batch'], dict(ops=[], done=set(), undone=set(), status='open', split=None, mkdirs={}))
         t = r.get('type')
         if t == 'plan': b.update(ops=r['ops'], split=r.get('split'))
-        elif t == 'start': b['mkdirs'][r['i']] = r.get('mkdirs', [])
+        elif t == 'start':   # a resumed op adds to, never forgets, the folders its first attempt created
+            m = b['mkdirs'].setdefault(r['i'], []); m += [d for d in r.get('mkdirs', []) if d not in m]
         elif t == 'done': b['done'].add(r['i'])
         elif t == 'undone': b['undone'].add(r['i'])
+        elif t == 'undo': b['status'] = 'undoing'
         elif t == 'end': b['status'] = r['status']
     return out
 
 def _open_batch(root:Path):
-    open_ = [(k, b) for k, b in _batches(root).items() if b['status'] == 'open']
+    "`(batch, record)` of an apply ('open') or an undo ('undoing') that never ended; else (None, None)."
+    open_ = [(k, b) for k, b in _batches(root).items() if b['status'] in ('open', 'undoing')]
     return open_[-1] if open_ else (None, None)
 
+def _part(p:Path) -> Path: return p.with_name(f".{p.name}.imgcls-part")   # a copy is written here, then takes its name
+
 def _move_noclobber(src:Path, dst:Path):
-    "Move a file; fails instead of overwriting (hard link + unlink; without hard links, a copy into a new file + unlink)."
+    "Move a file; fails instead of overwriting (hard link + unlink; without hard links, claim + copy + swap + unlink)."
     dst.parent.mkdir(parents=True, exist_ok=True)
     try: os.link(src, dst)
     except FileExistsError: raise FileExistsError(f"refusing to overwrite {dst}") from None
-    except OSError:   # no hard links here (another file system, some network mounts): copy into a file that must be new
-        try: g = open(dst, 'xb')   # 'x' fails if dst exists, even if it appeared a moment ago (a check + move would race)
+    except OSError:   # no hard links here (another file system, some network mounts)
+        try: open(dst, 'xb').close()   # claim the name with an empty file ('x' fails if dst exists, however new)
         except FileExistsError: raise FileExistsError(f"refusing to overwrite {dst}") from None
+        part = _part(dst)
         try:
-            with g, open(src, 'rb') as f: shutil.copyfileobj(f, g)
-            shutil.copystat(src, dst)
+            with open(src, 'rb') as f, open(part, 'wb') as g: shutil.copyfileobj(f, g); g.flush(); os.fsync(g.fileno())
+            shutil.copystat(src, part)
+            os.replace(part, dst)   # replaces only our own empty claim: dst is never a half-written copy
         except BaseException:
-            dst.unlink(missing_ok=True); raise   # the half-written copy is ours: remove it, keep src
+            part.unlink(missing_ok=True); dst.unlink(missing_ok=True); raise   # copy and claim are ours; src is kept
     os.unlink(src)
 
 def _split_update(root:Path, ops:list):
@@ -721,8 +788,10 @@ def _split_update(root:Path, ops:list):
     return dict(old=old, new=df.assign(path=df.path.map(lambda p: ren.get(p, p))).to_csv(index=False))
 
 def _write_atomic(path:Path, text:str):
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:6]}")
-    tmp.write_text(text, encoding='utf-8'); os.replace(tmp, path)
+    "Replace `path` at once via a temp file with a fixed name: a crash leaves at most that one, reused next time."
+    tmp = _tmp_for(path)
+    with open(tmp, 'w', encoding='utf-8') as f: f.write(text); f.flush(); os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 def _do_op(root:Path, batch:str, i:int, o:dict, on_step=None):
     src, dst = root/o['src'], root/o['dst']
@@ -753,7 +822,10 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
     journal = journal if isinstance(journal, DecisionJournal) else DecisionJournal(root, journal)
     decisions = journal.latest()
     if csv is not None: return _apply_csv(root, decisions, Path(csv), out_csv, fn_col, label_col, dry_run, force, max_delete, allow_new_class)
-    k, _ = _open_batch(root)
+    k, b = _open_batch(root)
+    if k and b['status'] == 'undoing':
+        raise RuntimeError(f"undo_apply of run {k} was interrupted: run undo_apply(root) again to finish it, "
+                           "or recover_apply(root, 'rollback') to keep the run applied (nothing was changed)")
     if k: raise RuntimeError(f"an earlier apply_decisions run ({k}) was interrupted: run recover_apply(root, 'complete') "
                              "or recover_apply(root, 'rollback') first (nothing was changed)")
     ops, table = _plan_folder(root, decisions, allow_new_class)
@@ -778,67 +850,96 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
     _append_jsonl(_ops_log(root), dict(type='end', batch=batch, status='applied', time=_now()))
     return plan
 
+_EMPTY_SHA = hashlib.sha256(b'').hexdigest()
+
 def _op_state(root:Path, o:dict) -> str:
-    "'pending' (not moved), 'moved', 'linked' (both names, same file) or 'conflict'."
+    "'pending', 'moved', 'linked' (the file under both names), 'claimed-dst'/'-src' (a copy cut short) or 'conflict'."
     src, dst = root/o['src'], root/o['dst']
     s_ok = src.is_file() and _sha256(src) == o['sha256']; d_ok = dst.is_file() and _sha256(dst) == o['sha256']
+    claim = lambda p: o['sha256'] != _EMPTY_SHA and p.is_file() and p.stat().st_size == 0   # a copy's empty first step
     if s_ok and not dst.exists(): return 'pending'
     if d_ok and not src.exists(): return 'moved'
-    if s_ok and d_ok and os.path.samefile(src, dst): return 'linked'
+    if s_ok and d_ok: return 'linked'   # a hard link, or a finished copy (same bytes): either name can go
+    if s_ok and claim(dst): return 'claimed-dst'
+    if d_ok and claim(src): return 'claimed-src'
     return 'conflict'
+
+def _unclaim(root:Path, o:dict, s:str) -> str:
+    "Remove what a copy cut short left (its part file, then its empty claim); the op's state without it."
+    if not s.startswith('claimed'): return s
+    p = root/o[s.split('-')[1]]
+    _part(p).unlink(missing_ok=True); os.unlink(p)   # part first: a crash in between still leaves a recognisable claim
+    return 'pending' if s == 'claimed-dst' else 'moved'
 
 def _remove_empty(root:Path, dirs:list):
     for d in sorted(set(dirs), key=lambda p: -len(Path(p).parts)):
         try: (root/d).rmdir()
         except OSError: pass
 
-def _reverse(root:Path, batch:str, b:dict, status:str, states=None):
-    "Put the ops of run `b` back, last first (`states[i]`: 'moved' (default), 'linked', else not done), then the split; log each step."
+def _forward(root:Path, batch:str, b:dict, states:list, on_step=None):
+    "Carry out the ops of run `b` that are not done (`states[i]` from `_op_state`), then the split; log each step."
+    log = _ops_log(root)
+    for i, (o, s) in enumerate(zip(b['ops'], states)):
+        s = _unclaim(root, o, s)
+        if s == 'pending': _do_op(root, batch, i, o, on_step); continue
+        if s == 'linked': os.unlink(root/o['src'])   # both names point at the file: drop the old one
+        if i not in b['done']: _append_jsonl(log, dict(type='done', batch=batch, i=i))
+    _finish_split(root, b, 'new')
+    _append_jsonl(log, dict(type='end', batch=batch, status='applied', time=_now()))
+
+def _reverse(root:Path, batch:str, b:dict, status:str, states:list, on_step=None):
+    "Put the ops of run `b` back, last first (by `states[i]`), remove the folders it made, then restore the split."
     log = _ops_log(root)
     for i in reversed(range(len(b['ops']))):
-        o, s = b['ops'][i], 'moved' if states is None else states[i]
+        o = b['ops'][i]; s = _unclaim(root, o, states[i])
         if s == 'moved': _move_noclobber(root/o['dst'], root/o['src'])
         elif s == 'linked': os.unlink(root/o['dst'])
         _remove_empty(root, b['mkdirs'].get(i, []))
-        _append_jsonl(log, dict(type='undone', batch=batch, i=i))
+        if i not in b['undone']: _append_jsonl(log, dict(type='undone', batch=batch, i=i))
+        if on_step: on_step(i, 'undone')
     _finish_split(root, b, 'old')
     _append_jsonl(log, dict(type='end', batch=batch, status=status, time=_now()))
 
+def _states(root:Path, b:dict, what:str) -> list:
+    "`_op_state` of each op of run `b`; RuntimeError (nothing changed) if a file or the saved split changed since."
+    states = [_op_state(root, o) for o in b['ops']]
+    bad = [o for o, s in zip(b['ops'], states) if s == 'conflict']
+    if bad: raise RuntimeError(f"{what}: {bad[0]['src']} / {bad[0]['dst']} are missing or changed since; "
+                               "nothing was changed - sort these files out by hand first")
+    sf = root/_SPLIT_FILE
+    if b.get('split') and sf.exists() and sf.read_text(encoding='utf-8') not in (b['split']['old'], b['split']['new']):
+        raise RuntimeError(f"{what}: {sf} changed since the apply started (it is neither the split before nor the one "
+                           "after the run); nothing was changed - restore it or sort it out by hand first")
+    return states
+
 def recover_apply(root, # dataset root
-                  mode:str='complete', # 'complete' the interrupted run, or 'rollback' to the state before it
+                  mode:str='complete', # 'complete' the interrupted apply or undo, or 'rollback' to the state before it
                  ):
-    "Finish or roll back an `apply_decisions` run that was interrupted (crash, kernel restart, power cut)."
+    "Finish or roll back an `apply_decisions` or `undo_apply` run that was interrupted (crash, restart, power cut)."
     root = Path(os.path.abspath(root))
     if mode not in ('complete', 'rollback'): raise ValueError(f"mode must be 'complete' or 'rollback', got {mode!r}")
     batch, b = _open_batch(root)
     if batch is None: print("nothing to recover"); return None
-    states = [_op_state(root, o) for o in b['ops']]
-    bad = [(o, s) for o, s in zip(b['ops'], states) if s == 'conflict']
-    if bad: raise RuntimeError(f"cannot {mode} {batch}: {bad[0][0]['src']} / {bad[0][0]['dst']} are missing or changed since; "
-                               "nothing was changed - sort these files out by hand first")
-    sf = root/_SPLIT_FILE
-    if b.get('split') and sf.exists() and sf.read_text(encoding='utf-8') not in (b['split']['old'], b['split']['new']):
-        raise RuntimeError(f"cannot {mode} {batch}: {sf} changed since the apply started (it is neither the split before nor the one after "
-                           "the run); nothing was changed - restore it or sort it out by hand first")
-    log = _ops_log(root)
-    if mode == 'complete':
-        for i, (o, s) in enumerate(zip(b['ops'], states)):
-            if s == 'pending': _do_op(root, batch, i, o)
-            else:
-                if s == 'linked': os.unlink(root/o['src'])
-                if i not in b['done']: _append_jsonl(log, dict(type='done', batch=batch, i=i))
-        _finish_split(root, b, 'new')
-        _append_jsonl(log, dict(type='end', batch=batch, status='applied', time=_now()))
-    else: _reverse(root, batch, b, 'rolled back', states)
+    states = _states(root, b, f"cannot {mode} {batch}")
+    undoing = b['status'] == 'undoing'   # the interrupted run was an undo: its "complete" is the state before the apply
+    if (mode == 'complete') != undoing: _forward(root, batch, b, states)
+    else: _reverse(root, batch, b, 'undone' if undoing else 'rolled back', states)
     return batch
 
 def undo_apply(root, # dataset root
                batch:str|None=None, # which run; default the last applied one
+               on_step=None, # `on_step(i, 'undone')` after each operation is put back (progress, tests)
               ) -> str: # the batch undone
-    "Exactly reverse an `apply_decisions` run; refuses (changing nothing) if a file appeared where one must go back."
+    "Exactly reverse an `apply_decisions` run (or finish an interrupted undo); refuses if a file appeared in the way."
     root = Path(os.path.abspath(root))
-    k, _ = _open_batch(root)
-    if k: raise RuntimeError(f"apply run {k} was interrupted: use recover_apply(root, 'rollback') instead")
+    k, b = _open_batch(root)
+    if k and b['status'] == 'open':
+        raise RuntimeError(f"apply run {k} was interrupted: use recover_apply(root, 'rollback') instead")
+    if k:   # an undo of `k` was interrupted: finish it (what recover_apply(root, 'complete') does)
+        if batch not in (None, k):
+            raise RuntimeError(f"the undo of run {k} was interrupted: run undo_apply(root) to finish it first")
+        _reverse(root, k, b, 'undone', _states(root, b, f"cannot finish undoing {k}"), on_step)
+        return k
     bs = {k: b for k, b in _batches(root).items() if b['status'] == 'applied'}
     if not bs: raise ValueError(f"no applied run to undo in {root}")
     batch = batch or list(bs)[-1]
@@ -852,7 +953,8 @@ def undo_apply(root, # dataset root
             raise RuntimeError(f"cannot undo: {dst} is missing or changed since the apply (nothing was changed)")
     if b.get('split') and (root/_SPLIT_FILE).exists() and (root/_SPLIT_FILE).read_text(encoding='utf-8') != b['split']['new']:
         raise RuntimeError(f"cannot undo: {root/_SPLIT_FILE} changed since the apply (nothing was changed)")
-    _reverse(root, batch, b, 'undone')
+    _append_jsonl(_ops_log(root), dict(type='undo', batch=batch, time=_now()))   # now a crash leaves an undo to resume
+    _reverse(root, batch, b, 'undone', ['moved'] * len(b['ops']), on_step)
     return batch
 
 def purge_quarantine(root, # dataset root
@@ -900,6 +1002,10 @@ def _apply_csv(root, decisions, csv:Path, out_csv, fn_col, label_col, dry_run, f
         return plan
     if ro: raise PermissionError(f"cannot write {out_csv}: {ro[0]} is read-only; pass out_csv= a writable path (nothing was changed)")
     if problems and not force: raise ValueError("apply_decisions refused, nothing was changed:\n - " + '\n - '.join(problems) + "\npass force=True if this is intended")
+    tmp = _tmp_for(out_csv)
+    if tmp.exists():   # a run was killed writing the cleaned CSV: its temp file (fixed name) and empty claim are ours
+        if out_csv.is_file() and out_csv.stat().st_size == 0: out_csv.unlink()
+        tmp.unlink()
     if out_csv.exists(): raise FileExistsError(f"{out_csv} exists: pass another out_csv (an existing file is never replaced; "
                                                "force=True only overrides the guard rails); nothing was changed")
     out = df.assign(**{label_col: new_labels}).drop(index=drop)
