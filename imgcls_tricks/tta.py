@@ -81,17 +81,18 @@ def _check_tfms(tfms, policy, caller='tta_preds'):
 
 # %% ../nbs/06_tta.ipynb #5e2f9a10
 def _batch_fns(dl):
-    "(plain, random) functions batch -> batch from `dl`'s `after_batch` Pipeline; random is None without a random transform"
+    "(plain, random) batch functions from `dl`'s `after_batch` Pipeline; random is None without a random transform"
     ab = getattr(dl, 'after_batch', None)
     if not isinstance(ab, Pipeline): return None,None   # plain `DataLoader`: its batches come out final
     rand = any(isinstance(f, RandTransform) or getattr(type(f), 'split_idx', None) == 0 for f in ab.fs)
-    return partial(compose_tfms, tfms=ab.fs, split_idx=1),(partial(compose_tfms, tfms=ab.fs, split_idx=0) if rand else None)
+    run = lambda split_idx: partial(compose_tfms, tfms=ab.fs, split_idx=split_idx)   # 1: validation, 0: training
+    return run(1),(run(0) if rand else None)
 
 def _has_mirror(dl):
     "Does `dl` train on mirrored images (a fastai flip or dihedral among its item or batch transforms)?"
     fs = [f for nm in ('after_item','after_batch') for f in getattr(getattr(dl, nm, None), 'fs', [])]
-    return any(isinstance(f, (FlipItem, DihedralItem)) or
-               any(getattr(g, 'func', g) in (flip_mat, dihedral_mat) for g in L(getattr(f, 'aff_fs', None))) for f in fs)
+    def flips(f): return any(getattr(g, 'func', g) in (flip_mat, dihedral_mat) for g in L(getattr(f, 'aff_fs', None)))
+    return any(isinstance(f, (FlipItem, DihedralItem)) or flips(f) for f in fs)
 
 _NO_RANDOM = ("tfms='random' re-draws the training augmentations of the dataloader's `after_batch` Pipeline, but this "
               "dataloader has no random batch transform (a plain DataLoader, or no augmentation); use 'flip', '5crop', "
@@ -102,7 +103,8 @@ _MIRROR_UNKNOWN = ("no AugPolicy is given or carried by the dataloaders, and the
 
 def _check_loader(tfms, policy, dl, caller='tta_preds'):
     "Refuse 'random' on a loader with nothing random to re-draw; warn on mirrors when no policy says they are safe"
-    if isinstance(tfms, str) and tfms == 'random' and _batch_fns(dl)[1] is None: raise ValueError(f"{caller}: {_NO_RANDOM}")
+    if isinstance(tfms, str) and tfms == 'random' and _batch_fns(dl)[1] is None:
+        raise ValueError(f"{caller}: {_NO_RANDOM}")
     if policy is None and isinstance(tfms, str) and tfms in ('flip','10crop') and not _has_mirror(dl):
         warnings.warn(f"{caller}: " + _MIRROR_UNKNOWN.format(sets=f'tfms={tfms!r} will'))
     return tfms
@@ -223,9 +225,11 @@ def choose_tta(learn:Learner, # a trained learner
         candidates = [c for c in candidates if c not in ('flip','10crop')]
     dl = _tta_dl(learn, dl, 'choose_tta')
     if 'random' in candidates and _batch_fns(dl)[1] is None:
-        warnings.warn(f"choose_tta: 'random' is not tried: {_NO_RANDOM}"); candidates = [c for c in candidates if c != 'random']
+        warnings.warn(f"choose_tta: 'random' is not tried: {_NO_RANDOM}")
+        candidates = [c for c in candidates if c != 'random']
     mirrors = [c for c in candidates if c in ('flip','10crop')]
-    if policy is None and mirrors and not _has_mirror(dl): warnings.warn("choose_tta: " + _MIRROR_UNKNOWN.format(sets=f'{mirrors} are tried'))
+    if policy is None and mirrors and not _has_mirror(dl):
+        warnings.warn("choose_tta: " + _MIRROR_UNKNOWN.format(sets=f'{mirrors} are tried'))
     if not candidates: raise ValueError("choose_tta: no candidate TTA set is left to try")
     _check_args(None, kwargs.get('agg', 'mean'), kwargs.get('n', 4), 'choose_tta')
     plain,targs = _tta_run(learn, dl, None)

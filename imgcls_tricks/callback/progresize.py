@@ -106,7 +106,7 @@ class ProgressiveResize(Callback):
         bs = int(self.bs0*self.end[0]*self.end[1]/(size[0]*size[1]))
         return max(1, min(bs, self.max_bs or bs, len(self.dl.dataset)))
     def _epoch_bs(self):
-        "Batch size for the largest size this epoch trains at: the size at its last batch, whose `pct_train` depends on bs"
+        "Batch size for the largest size of this epoch: the size at its last batch, whose `pct_train` depends on bs"
         e,n = self.epoch,self.n_epoch
         if self.per=='epoch': return self._bs_for(self.size_at(e/n, self.frozen, self.end))
         nb,drop,bs = getattr(self.dl, 'n', None) or len(self.dl.dataset),self.dl.drop_last,1

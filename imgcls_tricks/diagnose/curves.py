@@ -86,7 +86,7 @@ DIAGNOSES = {
     'unstable': ("training loss jumps around or blows up", "LR too large, batch too small, bad data",
                  "lower the LR (÷10), raise the batch size, look for broken images/labels"),
     'leakage':  ("validation images also in train", "leakage: the same images in both splits",
-                 "remove the copies from one split (lesson 07: also near-duplicates, same subject/video), then retrain"),
+                 "remove the copies from one split (lesson 07: near-duplicates, same subject/video too), retrain"),
     'healthy':  ("valid follows train with a small gap", "nothing obvious in the curves",
                  "look at per-class numbers and the worst errors (lesson 08b)"),
 }
@@ -156,20 +156,22 @@ def diagnose_curves(train_loss, # per-epoch training loss (e.g. fastai's recorde
                if valid_error is not None and train_eval_error is not None else np.nan)
     checks = [
         ('unstable', 'all losses finite', bool(np.isfinite(allv).all()), 'non-finite loss (NaN/inf)', lambda v: not v),
-        ('unstable', 'batch-loss rebound ×', 1. if bl is None else _rebound(bl), f'> {rebound}', lambda v: v > rebound),
+        ('unstable', 'batch-loss rebound ×', 1. if bl is None else _rebound(bl), f'> {rebound}', lambda v: v>rebound),
         ('unstable', 'max valid loss / ln C', np.nanmax(np.where(np.isfinite(va), va, np.nan)) / L0 if np.isfinite(va).any() else np.inf, '> 2', lambda v: v > 2),
         ('leakage', 'valid items with an exact copy in train', np.nan if dup_frac is None else dup_frac, f'> {max_dup}', lambda v: not np.isnan(v) and v > max_dup),
         ('underfit', 'final train loss / ln C', t_fit/L0, f'> {under}', lambda v: v > under),
         ('overfit', '(valid - eval train) / ln C', (va[-1]-t_fit)/L0, f'> {gap}', lambda v: v > gap),
         ('overfit', 'final / min valid loss', va[-1]/va.min() if va.argmin() < len(va)-1 else 1., f'> {rise}', lambda v: v > rise),
-        ('leakage hint', 'epochs with eval-mode train loss', 0 if te is None else len(va), f'>= {hint_epochs}', lambda v: v >= hint_epochs),
+        ('leakage hint', 'epochs with eval-mode train loss', 0 if te is None else len(va), f'>= {hint_epochs}',
+         lambda v: v >= hint_epochs),
         ('leakage hint', 'train fitted: eval train loss / ln C', t_fit/L0, f'< {fitted}', lambda v: v < fitted),
-        ('leakage hint', 'valid / eval train loss', va[-1]/max(t_fit, 1e-8), f'< {leak_ratio}', lambda v: v < leak_ratio),
-        ('leakage hint', 'valid error - eval train error', err_gap, f'<= {leak_err}', lambda v: np.isnan(v) or v <= leak_err),
+        ('leakage hint', 'valid / eval train loss', va[-1]/max(t_fit, 1e-8), f'< {leak_ratio}', lambda v: v<leak_ratio),
+        ('leakage hint', 'valid error - eval train error', err_gap, f'<= {leak_err}',
+         lambda v: np.isnan(v) or v <= leak_err),
     ]
     df = pd.DataFrame([(p, n, v, t, bool(f(v))) for p,n,v,t,f in checks], columns=['problem','check','value','threshold','fired'])
     def ev(i): r = df.iloc[i]; return f"{r.check} = {r.value:.3g} ({r.threshold})"
-    first = next((i for i in range(7) if df.fired.iloc[i]), None)   # the first problem check that fires names the problem
+    first = next((i for i in range(7) if df.fired.iloc[i]), None)   # the first problem check that fires names it
     problem = 'healthy' if first is None else df.problem.iloc[first]
     evidence = ('a loss became NaN/inf' if first == 0 else ev(first) if first is not None else
                 f"valid - eval train = {(va[-1]-t_fit)/L0:.3g} ln C, final train loss {tr[-1]/L0:.3g} ln C")
