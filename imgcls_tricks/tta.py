@@ -79,6 +79,37 @@ def _check_tfms(tfms, policy, caller='tta_preds'):
             return '5crop'
     return tfms
 
+# %% ../nbs/06_tta.ipynb #5e2f9a10
+def _batch_fns(dl):
+    "(plain, random) batch functions from `dl`'s `after_batch` Pipeline; random is None without a random transform"
+    ab = getattr(dl, 'after_batch', None)
+    if not isinstance(ab, Pipeline): return None,None   # plain `DataLoader`: its batches come out final
+    rand = any(isinstance(f, RandTransform) or getattr(type(f), 'split_idx', None) == 0 for f in ab.fs)
+    run = lambda split_idx: partial(compose_tfms, tfms=ab.fs, split_idx=split_idx)   # 1: validation, 0: training
+    return run(1),(run(0) if rand else None)
+
+def _has_mirror(dl):
+    "Does `dl` train on mirrored images (a fastai flip or dihedral among its item or batch transforms)?"
+    fs = [f for nm in ('after_item','after_batch') for f in getattr(getattr(dl, nm, None), 'fs', [])]
+    def flips(f): return any(getattr(g, 'func', g) in (flip_mat, dihedral_mat) for g in L(getattr(f, 'aff_fs', None)))
+    return any(isinstance(f, (FlipItem, DihedralItem)) or flips(f) for f in fs)
+
+_NO_RANDOM = ("tfms='random' re-draws the training augmentations of the dataloader's `after_batch` Pipeline, but this "
+              "dataloader has no random batch transform (a plain DataLoader, or no augmentation); use 'flip', '5crop', "
+              "'10crop' or a list of functions")
+_MIRROR_UNKNOWN = ("no AugPolicy is given or carried by the dataloaders, and the dataloader's augmentations never "
+                   "flip, so whether a mirror image keeps the label is unknown; {sets} use mirrored views anyway (pass "
+                   "policy=AugPolicy.digits(), or any policy with hflip=False, to forbid them)")
+
+def _check_loader(tfms, policy, dl, caller='tta_preds'):
+    "Refuse 'random' on a loader with nothing random to re-draw; warn on mirrors when no policy says they are safe"
+    if isinstance(tfms, str) and tfms == 'random' and _batch_fns(dl)[1] is None:
+        raise ValueError(f"{caller}: {_NO_RANDOM}")
+    if policy is None and isinstance(tfms, str) and tfms in ('flip','10crop') and not _has_mirror(dl):
+        warnings.warn(f"{caller}: " + _MIRROR_UNKNOWN.format(sets=f'tfms={tfms!r} will'))
+    return tfms
+
+
 # %% ../nbs/06_tta.ipynb #fbf03b8a
 @contextmanager
 def _learner_state_kept(learn):
@@ -100,25 +131,28 @@ def _learner_state_kept(learn):
 class _TTACallback(Callback):
     "In `get_preds` on a dataloader without batch transforms: apply them here, for the plain batch and for each view"
     order = 5 # before `CastToTensor` (9), which drops the tensor types the batch transforms dispatch on
-    def __init__(self, pipe, views, n_random, act, agg): store_attr()
+    def __init__(self, plain, rand, views, n_random, act, agg): store_attr() # plain/rand: batch fns, or None
     def before_validate(self): self.augs = []
     def before_batch(self):
         self.raw,n = self.learn.xb + self.learn.yb,len(self.learn.xb)
-        b = compose_tfms(self.raw, self.pipe.fs, split_idx=1) # the plain batch, as the dataloader would make it
+        if self.plain is None: return # a plain `DataLoader` delivered the batch final
+        b = tuple(self.plain(self.raw)) # the plain batch, as the dataloader would make it
         self.learn.xb,self.learn.yb = b[:n],b[n:]
     def _probs(self, xb): return self.act(to_float(self.learn.model(*[x.as_subclass(Tensor) for x in xb])))
     def after_pred(self):
         n,ps = len(self.learn.xb),[]
         for v in self.views: ps.append(self._probs([v(x) if x.ndim==4 else x for x in self.learn.xb]))
-        for _ in range(self.n_random): ps.append(self._probs(compose_tfms(self.raw, self.pipe.fs, split_idx=0)[:n]))
+        for _ in range(self.n_random): ps.append(self._probs(tuple(self.rand(self.raw))[:n]))
         if not ps: return
         ps = torch.stack(ps)
         self.augs.append(to_detach(ps.mean(0) if self.agg=='mean' else ps.max(0)[0])) # to the CPU, batch by batch
 
 def _tta_parts(learn, dl, tfms, n, agg, crop, resize):
     "(augmented or None, plain, targets) probabilities for the items of `dl`, gathered batch by batch on the CPU"
-    raw = dl.new(shuffle=False, drop_last=False, after_batch=None) # each item decoded once; batch tfms run in the callback
-    cb = _TTACallback(dl.after_batch, _tta_views(tfms, crop, resize), n if tfms=='random' else 0,
+    plain,rand = _batch_fns(dl)
+    kw = {} if plain is None else dict(after_batch=None) # each item decoded once; batch tfms run in the callback
+    raw = dl.new(shuffle=False, drop_last=False, **kw)
+    cb = _TTACallback(plain, rand, _tta_views(tfms, crop, resize), n if tfms=='random' else 0,
                       getcallable(learn.loss_func, 'activation'), agg)
     plain,targs = learn.get_preds(dl=raw, cbs=cb, reorder=False) # not shuffled: items stay in order
     return (torch.cat(cb.augs) if cb.augs else None),plain,targs
@@ -150,8 +184,11 @@ def tta_preds(learn:Learner, # a trained learner
              ) -> tuple: # (probabilities, targets or None)
     "Test-time augmentation: blend the plain prediction with predictions on transformed copies of each batch"
     _check_args(beta, agg, n, 'tta_preds')
-    tfms = _check_tfms(tfms, ifnone(policy, getattr(learn.dls, 'policy', None)))
-    dl = _tta_dl(learn, dl)
+    policy,dl = ifnone(policy, getattr(learn.dls, 'policy', None)),_tta_dl(learn, dl)
+    return _tta_run(learn, dl, _check_loader(_check_tfms(tfms, policy), policy, dl), beta, agg, n, crop, resize, seed)
+
+def _tta_run(learn, dl, tfms, beta=None, agg='mean', n=4, crop=0.875, resize=True, seed=0):
+    "`tta_preds` once its arguments are checked"
     with _learner_state_kept(learn):
         if seed is not None: set_seed(seed)
         aug,plain,targs = _tta_parts(learn, dl, tfms, n, agg, crop, resize)
@@ -186,14 +223,21 @@ def choose_tta(learn:Learner, # a trained learner
         dropped = [c for c in candidates if c in ('flip','10crop')]
         if dropped: warnings.warn(f"choose_tta: the augmentation policy has hflip=False, so {dropped} are not tried")
         candidates = [c for c in candidates if c not in ('flip','10crop')]
-    if not candidates: raise ValueError("choose_tta: no candidate TTA set is left to try")
     dl = _tta_dl(learn, dl, 'choose_tta')
-    plain,targs = tta_preds(learn, dl, tfms=None)
+    if 'random' in candidates and _batch_fns(dl)[1] is None:
+        warnings.warn(f"choose_tta: 'random' is not tried: {_NO_RANDOM}")
+        candidates = [c for c in candidates if c != 'random']
+    mirrors = [c for c in candidates if c in ('flip','10crop')]
+    if policy is None and mirrors and not _has_mirror(dl):
+        warnings.warn("choose_tta: " + _MIRROR_UNKNOWN.format(sets=f'{mirrors} are tried'))
+    if not candidates: raise ValueError("choose_tta: no candidate TTA set is left to try")
+    _check_args(None, kwargs.get('agg', 'mean'), kwargs.get('n', 4), 'choose_tta')
+    plain,targs = _tta_run(learn, dl, None)
     if targs is None: raise ValueError("choose_tta: the dataloader has no labels; choosing needs a labelled split")
     ci,ri = _split_idxs(len(targs), report_pct, seed)
     rows = [dict(tfms='none', beta=1., passes=1, choose=metric(plain[ci], targs[ci]), report=metric(plain[ri], targs[ri]))]
     for c in candidates:
-        aug,_ = tta_preds(learn, dl, tfms=c, beta=0., policy=policy, seed=seed, **kwargs)
+        aug,_ = _tta_run(learn, dl, _check_tfms(c, policy, 'choose_tta'), beta=0., seed=seed, **kwargs)
         k = _n_views(c, kwargs.get('n', 4))
         for b in sorted(set(betas) | {1/(k+1)}):
             p = torch.lerp(aug, plain, b)

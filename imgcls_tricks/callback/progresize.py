@@ -94,15 +94,27 @@ class ProgressiveResize(Callback):
             self.end,self.bs0 = self.end_size,self.dl.bs
         self.lr_scale = 1.
         if self.scale_bs:
-            pct = (self.epoch+1)/self.n_epoch if self.per=='batch' else self.epoch/self.n_epoch
-            h,w = self.size_at(pct, self.frozen, self.end)  # the largest size of this epoch
-            bs = int(self.bs0*self.end[0]*self.end[1]/(h*w))
-            bs = max(1, min(bs, self.max_bs or bs, len(self.dl.dataset)))
+            bs = self._epoch_bs()
             if bs!=self.dl.bs: self.learn.dl = self.dl.new(bs=bs)
             r = bs/self.bs0
             self.lr_scale = r if self.scale_lr=='linear' else math.sqrt(r) if self.scale_lr=='sqrt' else 1.
         self.history.append(dict(fit=self.n_fit, phase='frozen' if self.frozen else 'unfrozen', epoch=self.epoch,
                                  size=None, last_size=None, bs=self.dl.bs, lr_scale=self.lr_scale))
+
+    def _bs_for(self, size):
+        "Batch size that keeps bs·h·w at `bs0`·(end h)·(end w), within `max_bs` and the training set"
+        bs = int(self.bs0*self.end[0]*self.end[1]/(size[0]*size[1]))
+        return max(1, min(bs, self.max_bs or bs, len(self.dl.dataset)))
+    def _epoch_bs(self):
+        "Batch size for the largest size of this epoch: the size at its last batch, whose `pct_train` depends on bs"
+        e,n = self.epoch,self.n_epoch
+        if self.per=='epoch': return self._bs_for(self.size_at(e/n, self.frozen, self.end))
+        nb,drop,bs = getattr(self.dl, 'n', None) or len(self.dl.dataset),self.dl.drop_last,1
+        while True: # bs -> batches per epoch -> pct of the last batch -> its size -> bs; grows to a fixed point
+            n_iter = max(1, nb//bs + (0 if drop or nb%bs==0 else 1))
+            new = self._bs_for(self.size_at(e/n + (n_iter-1)/(n*n_iter), self.frozen, self.end))
+            if new <= bs: return bs
+            bs = new
 
     def before_batch(self):
         if self._skip(): return

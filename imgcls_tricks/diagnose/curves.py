@@ -85,8 +85,8 @@ DIAGNOSES = {
                  "more augmentation, weight decay/dropout, early stopping; more data if you can"),
     'unstable': ("training loss jumps around or blows up", "LR too large, batch too small, bad data",
                  "lower the LR (÷10), raise the batch size, look for broken images/labels"),
-    'leakage':  ("valid as good as train: suspiciously good", "leakage: the same images/subjects in both splits",
-                 "look for duplicates across the splits (and same subject/video) before trusting the score"),
+    'leakage':  ("validation images also in train", "leakage: the same images in both splits",
+                 "remove the copies from one split (lesson 07: near-duplicates, same subject/video too), retrain"),
     'healthy':  ("valid follows train with a small gap", "nothing obvious in the curves",
                  "look at per-class numbers and the worst errors (lesson 08b)"),
 }
@@ -94,10 +94,12 @@ DIAGNOSES = {
 # %% ../../nbs/08a_diagnose.curves.ipynb #34d969c7
 class Diagnosis:
     "What the curves say: `problem`, the `evidence`, the `first_step`, plus the checks and curves behind it."
-    def __init__(self, problem, evidence, checks, curves):
-        self.problem,self.evidence,self.checks,self.curves = problem,evidence,checks,curves
+    def __init__(self, problem, evidence, checks, curves, hints=()):
+        self.problem,self.evidence,self.checks,self.curves,self.hints = problem,evidence,checks,curves,list(hints)
         self.seen,self.cause,self.first_step = DIAGNOSES[problem]
-    def __repr__(self): return f"{self.problem}: {self.evidence}\n  likely: {self.cause}\n  first step: {self.first_step}"
+    def __repr__(self):
+        return (f"{self.problem}: {self.evidence}\n  likely: {self.cause}\n  first step: {self.first_step}"
+                + ''.join(f"\n  hint: {h}" for h in self.hints))
     def plot(self, figsize=(6,2.4)):
         "Batch loss and epoch losses, with the chance level ln C."
         c = self.curves; fig,axs = plt.subplots(1, 2, figsize=figsize)
@@ -132,12 +134,13 @@ def diagnose_curves(train_loss, # per-epoch training loss (e.g. fastai's recorde
                     dup_frac=None, # share of validation items with an exact copy in train (`split_duplicates`)
                     rebound:float=1.5, # unstable: batch loss rises this many times above its running minimum
                     under:float=0.5, # underfit: final train loss above `under`·ln C
-                    fitted:float=0.1, # leakage only once eval train loss is below `fitted`·ln C ...
-                    leak_ratio:float=1.0, # ... and valid loss is below `leak_ratio`× of it ...
-                    leak_err:float=0.005, # ... and valid error exceeds eval train error by at most this (when both known)
                     max_dup:float=0.01, # leakage: more than this share of valid items duplicated in train
                     gap:float=0.1, # overfit: valid minus eval-train loss above `gap`·ln C
                     rise:float=1.2, # overfit: valid loss risen this many times above its minimum
+                    fitted:float=0.1, # leakage hint only once eval train loss is below `fitted`·ln C ...
+                    leak_ratio:float=0.5, # ... and valid loss is below `leak_ratio`× of it ...
+                    leak_err:float=0.0, # ... and valid error exceeds eval train error by at most this (when both known)
+                    hint_epochs:int=3, # ... after at least this many epochs (eval-mode train loss needed)
                    ) -> Diagnosis:
     "Name the problem a run's loss curves show, with the evidence (see `DIAGNOSES` for the first step)."
     if n_classes < 2: raise ValueError(f"diagnose_curves: n_classes must be at least 2, got {n_classes}")
@@ -149,34 +152,34 @@ def diagnose_curves(train_loss, # per-epoch training loss (e.g. fastai's recorde
     curves = dict(train=tr, valid=va, train_eval=te, batch=bl, chance=L0)
     t_fit = tr[-1] if te is None else te[-1]    # best estimate of how well train is fitted
     allv = np.concatenate([a for a in (tr,va,te,bl) if a is not None])
-    rb = 1. if bl is None else _rebound(bl)
     err_gap = (float(np.atleast_1d(valid_error)[-1]) - float(np.atleast_1d(train_eval_error)[-1])
-               if valid_error is not None and train_eval_error is not None else None)
+               if valid_error is not None and train_eval_error is not None else np.nan)
     checks = [
         ('unstable', 'all losses finite', bool(np.isfinite(allv).all()), 'non-finite loss (NaN/inf)', lambda v: not v),
-        ('unstable', 'batch-loss rebound ×', rb, f'> {rebound}', lambda v: v > rebound),
+        ('unstable', 'batch-loss rebound ×', 1. if bl is None else _rebound(bl), f'> {rebound}', lambda v: v>rebound),
         ('unstable', 'max valid loss / ln C', np.nanmax(np.where(np.isfinite(va), va, np.nan)) / L0 if np.isfinite(va).any() else np.inf, '> 2', lambda v: v > 2),
-        ('underfit', 'final train loss / ln C', t_fit/L0, f'> {under}', lambda v: v > under),
-        ('leakage', 'train fitted: eval train loss / ln C', t_fit/L0, f'< {fitted}', lambda v: v < fitted),
-        ('leakage', 'valid / eval train loss', va[-1]/max(t_fit, 1e-8), f'< {leak_ratio}', lambda v: v < leak_ratio),
-        ('leakage', 'valid error - eval train error', np.nan if err_gap is None else err_gap, f'<= {leak_err}', lambda v: np.isnan(v) or v <= leak_err),
         ('leakage', 'valid items with an exact copy in train', np.nan if dup_frac is None else dup_frac, f'> {max_dup}', lambda v: not np.isnan(v) and v > max_dup),
+        ('underfit', 'final train loss / ln C', t_fit/L0, f'> {under}', lambda v: v > under),
         ('overfit', '(valid - eval train) / ln C', (va[-1]-t_fit)/L0, f'> {gap}', lambda v: v > gap),
         ('overfit', 'final / min valid loss', va[-1]/va.min() if va.argmin() < len(va)-1 else 1., f'> {rise}', lambda v: v > rise),
+        ('leakage hint', 'epochs with eval-mode train loss', 0 if te is None else len(va), f'>= {hint_epochs}',
+         lambda v: v >= hint_epochs),
+        ('leakage hint', 'train fitted: eval train loss / ln C', t_fit/L0, f'< {fitted}', lambda v: v < fitted),
+        ('leakage hint', 'valid / eval train loss', va[-1]/max(t_fit, 1e-8), f'< {leak_ratio}', lambda v: v<leak_ratio),
+        ('leakage hint', 'valid error - eval train error', err_gap, f'<= {leak_err}',
+         lambda v: np.isnan(v) or v <= leak_err),
     ]
     df = pd.DataFrame([(p, n, v, t, bool(f(v))) for p,n,v,t,f in checks], columns=['problem','check','value','threshold','fired'])
-    def fired(i): return df.fired.iloc[i]
     def ev(i): r = df.iloc[i]; return f"{r.check} = {r.value:.3g} ({r.threshold})"
-    if fired(0): problem, evidence = 'unstable', 'a loss became NaN/inf'
-    elif fired(1): problem, evidence = 'unstable', ev(1)
-    elif fired(2): problem, evidence = 'unstable', ev(2)
-    elif fired(7): problem, evidence = 'leakage', ev(7)
-    elif fired(3): problem, evidence = 'underfit', ev(3)
-    elif fired(4) and fired(5) and fired(6): problem, evidence = 'leakage', f"{ev(4)}, {ev(5)}" + ("" if err_gap is None else f", {ev(6)}")
-    elif fired(8): problem, evidence = 'overfit', ev(8)
-    elif fired(9): problem, evidence = 'overfit', ev(9)
-    else: problem, evidence = 'healthy', f"valid - eval train = {(va[-1]-t_fit)/L0:.3g} ln C, final train loss {tr[-1]/L0:.3g} ln C"
-    return Diagnosis(problem, evidence, df, curves)
+    first = next((i for i in range(7) if df.fired.iloc[i]), None)   # the first problem check that fires names it
+    problem = 'healthy' if first is None else df.problem.iloc[first]
+    evidence = ('a loss became NaN/inf' if first == 0 else ev(first) if first is not None else
+                f"valid - eval train = {(va[-1]-t_fit)/L0:.3g} ln C, final train loss {tr[-1]/L0:.3g} ln C")
+    hints = []   # the curves alone never accuse the data: valid far below train is only worth a look
+    if problem == 'healthy' and df.fired.iloc[7:].all(): hints.append(
+        f"valid loss is {df.value.iloc[9]:.2g}× the eval-mode train loss after {len(va)} epochs; if valid should be "
+        "as hard as train, look for near-duplicates or the same subjects across the splits (lesson 07)")
+    return Diagnosis(problem, evidence, df, curves, hints)
 
 # %% ../../nbs/08a_diagnose.curves.ipynb #2b7945b5
 def _train_eval_dl(dls, n=512, seed=0):
