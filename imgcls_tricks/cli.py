@@ -108,6 +108,7 @@ def main(argv=None):
         if 'tta' in m: print(f"TTA {m['tta']['tfms']}: accuracy {m['tta']['accuracy']:.4f} (gain {m['tta']['gain']:+.4f})")
         d = m['diagnosis']
         if d.get('problem'): print(f"curves: {d['problem']} - {d['evidence']}; first step: {d['first_step']}")
+        for h in d.get('hints', []): print(f"curves: worth a look: {h}")
     print(_final_line(m, Path(args.out)))
     if m['stopped']:
         print(f"imgcls-tricks: training stopped: {m['stopped']['message']}", file=sys.stderr); return 3

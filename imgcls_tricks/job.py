@@ -97,6 +97,7 @@ def _summary_lines(m:dict) -> list:
     if d.get('problem'):
         out.append(f"<p><b>Curves: {e(d['problem'])}</b> ({e(d['evidence'])}). Likely: {e(d['likely'])}. "
                    f"First step: {e(d['first_step'])}.</p>")
+    out += [f"<p>Worth a look: {e(h)}</p>" for h in d.get('hints', [])]
     t = m.get('tta')
     if t: out.append(f"<p>TTA <b>{e(t['tfms'])}</b>: accuracy {t['accuracy']:.4f} vs plain {t['plain']:.4f} "
                      f"({t['gain']:+.4f}){'; ' + e(t['note']) if t.get('note') else ''}</p>")
@@ -189,7 +190,7 @@ def _diagnosis(learn) -> dict:
     "Lesson 08a's reading of the recorded curves, as JSON."
     try: d = learn.diagnose()
     except ValueError as e: return dict(problem=None, evidence=str(e))
-    return dict(problem=d.problem, evidence=d.evidence, likely=d.cause, first_step=d.first_step)
+    return dict(problem=d.problem, evidence=d.evidence, likely=d.cause, first_step=d.first_step, hints=d.hints)
 
 def _tta(learn, tfms, acc, seed) -> dict:
     "TTA on the validation set (lesson 06); `auto` chooses the set on one half and reports on the other."
