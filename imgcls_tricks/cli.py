@@ -40,33 +40,51 @@ def _one_line(e:BaseException) -> str:
 # %% ../nbs/10a_cli.ipynb #39425b8e
 _TTA_SETS = ('auto', 'flip', '5crop', '10crop', 'random')   # test-time augmentation sets (lesson 06)
 
-def _parser():
-    from imgcls_tricks import __version__
-    p = argparse.ArgumentParser(prog='imgcls-tricks', description='Image-classification training tricks for fastai.')
-    p.add_argument('--version', action='version', version=f'imgcls-tricks {__version__}')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    t = sub.add_parser('train', help='train a classifier and write model.pkl, metrics.json, report.html')
-    a = t.add_argument
+def _data_args(a, out:str):
+    "The options every command that reads a dataset shares."
     a('path', nargs='?', default=None, help='image folder (default: the embedded digits)')
     a('--csv', default=None, help='labels CSV (columns fname,label) instead of class folders')
     a('--img-dir', default=None, help="folder the CSV's file names are relative to (default: the CSV's folder)")
-    a('--out', default='imgcls_run', help='output folder (default: ./imgcls_run)')
-    a('--epochs', type=_count_arg, default=5, help='epochs of one-cycle (default: 5)')
-    a('--lr', type=_lr_arg, default=None,
-      help="peak LR, or 'auto' for find_lr's recommendation (default: 1e-2; 2e-3 with --pretrained)")
+    a('--out', default=out, help=f'output folder (default: ./{out})')
     a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
     a('--size', type=_count_arg, default=None, help="image side in pixels (default: the dataset's own)")
     a('--arch', default='simple_cnn', help='simple_cnn or a model-zoo name such as resnet18')
     a('--pretrained', action='store_true',
       help="start from ImageNet weights (cached or downloaded) and train as fastai's fine_tune")
+    a('--seed', type=int, default=42, help='seeds the split, the weights and the batches (default: 42)')
+
+def _common_args(a):
+    a('--threads', type=_count_arg, default=None,
+      help="torch CPU threads (default: 1 on a CPU with 2 cores or fewer, else torch's own)")
+    a('--quiet', action='store_true', help='print only the final line')
+    a('--debug', action='store_true', help='show the full traceback on errors')
+
+# %% ../nbs/10a_cli.ipynb #66efceb8
+def _parser():
+    from imgcls_tricks import __version__
+    p = argparse.ArgumentParser(prog='imgcls-tricks', description='Image-classification training tricks for fastai.')
+    p.add_argument('--version', action='version', version=f'imgcls-tricks {__version__}')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    a = sub.add_parser('train', help='train a classifier and write model.pkl, metrics.json, report.html').add_argument
+    _data_args(a, 'imgcls_run')
+    a('--epochs', type=_count_arg, default=5, help='epochs of one-cycle (default: 5)')
+    a('--lr', type=_lr_arg, default=None,
+      help="peak LR, or 'auto' for find_lr's recommendation (default: 1e-2; 2e-3 with --pretrained)")
     a('--no-flip', action='store_true', help='mirrored images change the label: no flip augmentation')
     a('--mixup', action='store_true', help='train with MixCut (mixup/CutMix)')
     a('--tta', choices=_TTA_SETS, default=None, help='also measure test-time augmentation on validation')
-    a('--seed', type=int, default=42, help='seeds the split, the weights and the batches (default: 42)')
-    a('--threads', type=_count_arg, default=None, help="torch CPU threads (default: 1 on a CPU with 2 cores or fewer, "
-      "else torch's own)")
-    a('--quiet', action='store_true', help='print only the final line')
-    a('--debug', action='store_true', help='show the full traceback on errors')
+    _common_args(a)
+    a = sub.add_parser('find-lr', help='LR range test on a dataset: writes lr_find.png and lr_find.json').add_argument
+    _data_args(a, 'imgcls_lr')
+    a('--runs', type=_count_arg, default=3, help='sweeps, each with its own seed, to show the spread (default: 3)')
+    _common_args(a)
+    a = sub.add_parser('predict', help='predict images or folders with an exported model: writes a CSV').add_argument
+    a('model', help='an exported learner, e.g. imgcls_run/model.pkl')
+    a('inputs', nargs='+', help='image files and/or folders (searched recursively)')
+    a('--out', default='predictions.csv', help='CSV to write (default: ./predictions.csv; an existing file is replaced)')
+    a('--tta', choices=_TTA_SETS[1:], default=None, help='average over test-time augmentation views')
+    a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
+    _common_args(a)
     return p
 
 # %% ../nbs/10a_cli.ipynb #85367b63
@@ -75,26 +93,61 @@ def _default_threads():
     n = os.cpu_count() or 1
     return 1 if n <= 2 else None
 
-def _final_line(m:dict, out:Path) -> str:
-    files = ', '.join(str(out/f) for f in ('model.pkl', 'metrics.json', 'report.html'))
-    return f"valid accuracy {m['accuracy']:.4f} after {m['epochs']} epochs ({m['seconds']} s); wrote {files}"
+def _check_inputs(args):
+    "Paths the command needs, checked before fastai loads: a wrong path is answered at once."
+    if getattr(args, 'path', None) is not None and getattr(args, 'csv', None) is not None:
+        raise ValueError('give either PATH or --csv, not both')
+    for what, p in (('dataset folder', getattr(args, 'path', None)), ('CSV file', getattr(args, 'csv', None)),
+                    ('model', getattr(args, 'model', None))):
+        if p is not None and not Path(p).expanduser().exists(): raise FileNotFoundError(f'{what} not found: {Path(p).absolute()}')
+
+def _train(args) -> int:
+    from imgcls_tricks.job import train   # fastai loads here, not for --help or a usage error
+    from imgcls_tricks.data import AugPolicy
+    m = train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr, bs=args.bs,
+              size=args.size, arch=args.arch, pretrained=args.pretrained, policy=AugPolicy(hflip=False) if args.no_flip else None,
+              mixup=args.mixup, tta=args.tta, seed=args.seed, progress=not args.quiet, threads=args.threads)
+    if not args.quiet:
+        print(f"augmentation: {m['augmentation']}")
+        if 'tta' in m: print(f"TTA {m['tta']['tfms']}: accuracy {m['tta']['accuracy']:.4f} (gain {m['tta']['gain']:+.4f})")
+        d = m['diagnosis']
+        if d.get('problem'): print(f"curves: {d['problem']} - {d['evidence']}; first step: {d['first_step']}")
+        for h in d.get('hints', []): print(f"curves: worth a look: {h}")
+    files = ', '.join(str(Path(args.out)/f) for f in ('model.pkl', 'metrics.json', 'report.html'))
+    print(f"valid accuracy {m['accuracy']:.4f} after {m['epochs']} epochs ({m['seconds']} s); wrote {files}")
+    if m['stopped']: print(f"imgcls-tricks: training stopped: {m['stopped']['message']}", file=sys.stderr); return 3
+    return 0
+
+# %% ../nbs/10a_cli.ipynb #40edfc3a
+def _find_lr(args) -> int:
+    from imgcls_tricks.job import find_lr_run
+    found = find_lr_run(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, bs=args.bs, size=args.size,
+                        arch=args.arch, pretrained=args.pretrained, runs=args.runs, seed=args.seed)
+    if not args.quiet: print(found)
+    print(f"recommended lr {found.recommended:.2e} ({found.recommend}); wrote {Path(args.out)/'lr_find.png'}, "
+          f"{Path(args.out)/'lr_find.json'}")
+    return 0
+
+def _predict(args) -> int:
+    from imgcls_tricks.job import predict_files
+    df = predict_files(args.model, args.inputs, tta=args.tta, bs=args.bs)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True); df.to_csv(args.out, index=False, float_format='%.4f')
+    if not args.quiet: print(df.prediction.value_counts().rename_axis('predicted').to_string())
+    print(f"{len(df)} images predicted{' with TTA ' + args.tta if args.tta else ''}; wrote {args.out}")
+    return 0
+
+_COMMANDS = {'train': _train, 'find-lr': _find_lr, 'predict': _predict}
 
 def main(argv=None):
     "Entry point of the `imgcls-tricks` command; returns the exit status (0 ok, 2 bad input, 3 training diverged)."
     args = _parser().parse_args(argv)
     try:
-        if args.path is not None and args.csv is not None: raise ValueError('give either PATH or --csv, not both')
-        for what, p in (('dataset folder', args.path), ('CSV file', args.csv)):   # before fastai loads: answer at once
-            if p is not None and not Path(p).expanduser().exists(): raise FileNotFoundError(f'{what} not found: {Path(p).absolute()}')
-        from imgcls_tricks.job import train   # fastai loads here, not for --help or a usage error
-        from imgcls_tricks.data import AugPolicy
-        policy = AugPolicy(hflip=False) if args.no_flip else None
+        _check_inputs(args)
+        args.threads = args.threads or _default_threads()
+        if args.threads: import torch; torch.set_num_threads(args.threads)
         with warnings.catch_warnings():
             warnings.showwarning = _warn_line
-            m = train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr,
-                      bs=args.bs, size=args.size, arch=args.arch, pretrained=args.pretrained, policy=policy,
-                      mixup=args.mixup, tta=args.tta, seed=args.seed, progress=not args.quiet,
-                      threads=args.threads or _default_threads())
+            return _COMMANDS[args.cmd](args)
     except KeyboardInterrupt:
         print('imgcls-tricks: interrupted', file=sys.stderr); return 130
     except Exception as e:
@@ -103,13 +156,3 @@ def main(argv=None):
         print(f"imgcls-tricks: error: {'' if known else type(e).__name__ + ': '}{_one_line(e)}"
               + ('' if args.debug or known else ' (run with --debug for the traceback)'), file=sys.stderr)
         return 2
-    if not args.quiet:
-        print(f"augmentation: {m['augmentation']}")
-        if 'tta' in m: print(f"TTA {m['tta']['tfms']}: accuracy {m['tta']['accuracy']:.4f} (gain {m['tta']['gain']:+.4f})")
-        d = m['diagnosis']
-        if d.get('problem'): print(f"curves: {d['problem']} - {d['evidence']}; first step: {d['first_step']}")
-        for h in d.get('hints', []): print(f"curves: worth a look: {h}")
-    print(_final_line(m, Path(args.out)))
-    if m['stopped']:
-        print(f"imgcls-tricks: training stopped: {m['stopped']['message']}", file=sys.stderr); return 3
-    return 0

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 from fastai.vision.all import *
 from fastprogress.fastprogress import IN_NOTEBOOK
 from datetime import datetime as _datetime, timezone as _timezone   # after fastai's `import *`
-from .data import digits_folder, folder_dls, csv_dls, AugPolicy
+from .data import digits_folder, folder_dls, csv_dls, AugPolicy, scan_images, IMAGE_EXTS, _walk_files
 from .learner import simple_cnn, zoo_learner
 from .diagnose.report import per_class_report, report_dict, plot_class_confusion, show_predictions
 from .diagnose.report import most_confused_pairs
@@ -24,7 +24,7 @@ from .tta import tta_preds, choose_tta, _check_tfms
 from .cli import _TTA_SETS
 
 # %% auto #0
-__all__ = ['recorder_history', 'training_metrics', 'write_report', 'PlainEpochTable', 'train']
+__all__ = ['recorder_history', 'training_metrics', 'write_report', 'PlainEpochTable', 'train', 'predict_files', 'find_lr_run']
 
 # %% ../nbs/10_job.ipynb #c2081415
 def _fig_to_b64(fig) -> str:
@@ -276,3 +276,57 @@ def train(path=None, # image folder; None = the embedded digits
     (out/'metrics.json').write_text(json.dumps(m, indent=1))
     write_report(learn, out, m, hist, preds, lr_find=found)
     return m
+
+# %% ../nbs/10_job.ipynb #5e5481bd
+def _image_files(inputs) -> list:
+    "The images named by `inputs`: files as given, folders walked (hidden ones skipped); unreadable files skipped, with a warning."
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    files = []
+    for p in map(Path, inputs):
+        if not p.exists(): raise FileNotFoundError(f"image or folder not found: {p.absolute()}")
+        files += [f for f in _walk_files(p) if f.suffix.lower() in IMAGE_EXTS] if p.is_dir() else [p]
+    scan = scan_images(files)
+    ok = scan.status.isin(['ok', 'warn'])
+    for r in scan[~ok].itertuples(): warnings.warn(f"skipped {r.path}: {r.reason}")
+    if not ok.any(): raise ValueError(f"no readable images in {', '.join(map(str, inputs))}")
+    return [Path(f) for f in scan.path[ok]]
+
+def predict_files(model, # an exported learner (`model.pkl`) or a `Learner`
+                  inputs, # image files and/or folders
+                  tta:str|None=None, # also average over test-time augmentation: 'flip', '5crop', '10crop', 'random'
+                  bs:int=64, # batch size
+                 ) -> pd.DataFrame:
+    "One row per image: file, predicted class, its probability, and a probability column per class."
+    if isinstance(model, Learner): learn = model
+    else:
+        with warnings.catch_warnings():   # fastai reminds that a pickle runs code: this one is the user's own model
+            warnings.filterwarnings('ignore', message='load_learner', category=UserWarning); learn = load_learner(model)
+    files = _image_files(inputs)
+    dl = learn.dls.test_dl(files, bs=bs)
+    with learn.no_bar(): probs = tta_preds(learn, dl=dl, tfms=tta)[0] if tta else learn.get_preds(dl=dl)[0]
+    vocab = [str(v) for v in learn.dls.vocab]
+    df = pd.DataFrame(probs.numpy(), columns=[f'p_{c}' for c in vocab])
+    df.insert(0, 'probability', probs.max(1).values.numpy()); df.insert(0, 'prediction', [vocab[i] for i in probs.argmax(1)])
+    df.insert(0, 'file', [str(f) for f in files])
+    return df
+
+# %% ../nbs/10_job.ipynb #82131c96
+def find_lr_run(path=None, # image folder; None = the embedded digits
+                csv=None, # labels CSV instead of class folders
+                img_dir=None, # folder the CSV's file names are relative to
+                out='imgcls_lr', # output folder for `lr_find.png` and `lr_find.json`
+                bs:int=64, size:int|None=None, arch:str='simple_cnn', pretrained:bool=False,
+                runs:int=3, # sweeps, each with its own seed: the spread says how sure each suggestion is
+                seed:int=42, # seeds the split, the weights and the sweeps
+               ) -> LRFindResult:
+    "Lesson 02's LR range test on a dataset, as the `find-lr` command runs it: writes the plot and the suggestions."
+    out = Path(out).absolute(); set_seed(seed)
+    dls = _dls(path, csv, img_dir, size, bs, seed, None, False)
+    learn = _make_learner(dls, arch, pretrained)
+    with learn.no_bar(), learn.no_logging(): found = learn.find_lr(seed=seed, runs=runs)
+    out.mkdir(parents=True, exist_ok=True)
+    ax = found.plot(figsize=(6, 4)); ax.figure.savefig(out/'lr_find.png', dpi=96, bbox_inches='tight'); plt.close(ax.figure)
+    sugg = {k: float(v) for k, v in found.spread['median'].items()}
+    (out/'lr_find.json').write_text(json.dumps(dict(recommended=float(found.recommended), method=found.recommend,
+                                                    suggestions=sugg, runs=runs, agreement_decades=found.agreement), indent=1))
+    return found
