@@ -3,7 +3,8 @@
 On the embedded digits (decoded once into memory and pooled to 16 px, 1 channel; the originals are 8x8) a small CNN is trained with `fit_one_cycle(3, lr)`
 from the same initial weights and the same batch order at: each point of a 7-point grid (1e-4 .. 1e-1, half a
 decade apart), `find_lr`'s recommendation and each of its four suggestions, and fastai's `lr_find` valley, all in
-the same run. Regret = best grid accuracy - accuracy at the LR (in accuracy points; negative = better than the grid).
+the same run. fastai's `valley` is a different rule from `find_lr`'s `valley` (same name, other algorithm), so
+the two rows compare two suggestion rules, not one implementation against another. Regret = best grid accuracy - accuracy at the LR (in accuracy points; negative = better than the grid).
 
 Run from the repository root: `python bench/lr_find.py` (`--quick` for a smoke run). Writes
 `bench/results/lr_find.json` and `bench/results/lr_find.md`. Timings are wall-clock on a shared CPU: noisy."""
@@ -47,9 +48,9 @@ def main():
         t0 = time.time()
         with learn.no_logging(): fa = learn.lr_find(show_plot=False)
         t_fa = time.time() - t0
-        cands = {'find_lr recommended (valley)': res.recommended}
+        cands = {'find_lr valley: our rule (recommended)': res.recommended}
         cands.update({f'find_lr {k}': float(v) for k, v in res.spread['median'].items() if k != 'valley'})
-        cands['fastai lr_find valley'] = float(fa.valley)
+        cands['fastai lr_find valley: fastai's longest-descent rule, not ours'] = float(fa.valley)
         for name, lr in cands.items():
             acc = train_acc(data, init, seed, lr, a.epochs)
             rows.append(dict(seed=seed, method=name, lr=lr, acc=acc, regret=grid[best_lr] - acc))
@@ -68,7 +69,7 @@ def main():
         lines.append(f'| {m} | ' + ' | '.join(f"{r['lr']:.1e}, {r['acc']:.1f}, {r['regret']:+.1f}" for r in rs) +
                      f" | {np.mean([r['regret'] for r in rs]):+.2f} |")
     tim = [r for r in rows if r['method'] == '_timing']
-    lines += ['', '| seed | find_lr (1 run) s | fastai lr_find s | ratio | find_lr (%d runs) s | spread of valley over runs (decades) | methods agree within (decades) |' % a.runs,
+    lines += ['', '| seed | find_lr (1 run) s | fastai lr_find s | ratio | find_lr (%d runs) s | spread of our valley over runs (decades) | methods agree within (decades) |' % a.runs,
               '|---|---|---|---|---|---|---|']
     for r in tim:
         lines.append(f"| {r['seed']} | {r['t_find_lr_1run']:.1f} | {r['t_fastai']:.1f} | {r['t_find_lr_1run']/r['t_fastai']:.2f} | "

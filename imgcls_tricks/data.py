@@ -46,6 +46,28 @@ def stratified_split(labels, # one label per item
         is_valid[idx[:n_val]] = True
     return is_valid
 
+# %% ../nbs/00_data.ipynb #97ad3b62
+def digits_folder(dest=None, # target folder; default `data_dir()/f'digits{size}'`
+                  size:int=32, # side of the written PNGs (upscaled from 8x8)
+                  valid_pct:float=0.2, # stratified validation fraction
+                  seed:int=42, # seed of the split
+                  force:bool=False, # rewrite even if a matching copy exists
+                 ) -> Path:
+    "scikit-learn's bundled digits as `train/<digit>/*.png` and `valid/<digit>/*.png` (cached, idempotent)."
+    from sklearn.datasets import load_digits
+    dest = Path(dest) if dest is not None else data_dir()/f'digits{size}'
+    meta = dict(source='sklearn.datasets.load_digits', size=size, valid_pct=valid_pct, seed=seed, version=1)
+    if _cached(dest, meta, force): return dest
+    X, y = load_digits(return_X_y=True)
+    is_valid = stratified_split(y, valid_pct, seed)
+    tmp = _tmp_beside(dest)
+    for i, (x, label, v) in enumerate(zip(X, y, is_valid)):
+        d = tmp/('valid' if v else 'train')/str(label)
+        d.mkdir(parents=True, exist_ok=True)
+        a = (x.reshape(8, 8) * (255 / 16)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(a, 'L').resize((size, size), Image.BILINEAR).save(d/f'{i:04d}.png')
+    return _finish_folder(tmp, dest, meta, force)
+
 # %% ../nbs/00_data.ipynb #4f7c822f
 def _cached(dest:Path, meta:dict, force:bool=False) -> bool:
     m = dest/'.imgcls_dataset.json'
@@ -77,26 +99,31 @@ def _tmp_beside(dest:Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f'.{dest.name}.tmp-', dir=dest.parent))
 
 
-# %% ../nbs/00_data.ipynb #97ad3b62
-def digits_folder(dest=None, # target folder; default `data_dir()/f'digits{size}'`
-                  size:int=32, # side of the written PNGs (upscaled from 8x8)
-                  valid_pct:float=0.2, # stratified validation fraction
-                  seed:int=42, # seed of the split
-                  force:bool=False, # rewrite even if a matching copy exists
-                 ) -> Path:
-    "scikit-learn's bundled digits as `train/<digit>/*.png` and `valid/<digit>/*.png` (cached, idempotent)."
-    from sklearn.datasets import load_digits
-    dest = Path(dest) if dest is not None else data_dir()/f'digits{size}'
-    meta = dict(source='sklearn.datasets.load_digits', size=size, valid_pct=valid_pct, seed=seed, version=1)
+# %% ../nbs/00_data.ipynb #85eb1099
+def textures_folder(dest=None, # target folder; default under `data_dir()`
+                    n_per_class:int=150, # images per class
+                    size:int=64, # image side in pixels
+                    flip_safe:bool=True, # False: two classes are left-right mirrors of each other
+                    period:float=4., # texture period in pixels at `size` (the "fine detail")
+                    valid_pct:float=0.2, # stratified validation fraction
+                    seed:int=0, # everything is drawn from this seed
+                    force:bool=False, # rewrite even if a matching copy exists
+                   ) -> Path:
+    "Generated 4-class texture dataset (`train/<class>/*.png`, `valid/...`) whose classes differ only in fine detail."
+    kinds = _TEXTURES_SAFE if flip_safe else _TEXTURES_UNSAFE
+    name = f"textures{'' if flip_safe else '_flip_unsafe'}{size}_{n_per_class}_s{seed}"
+    dest = Path(dest) if dest is not None else data_dir()/name
+    meta = dict(source='imgcls_tricks.textures', kinds=list(kinds), n_per_class=n_per_class, size=size,
+                period=period, valid_pct=valid_pct, seed=seed, version=1)
     if _cached(dest, meta, force): return dest
-    X, y = load_digits(return_X_y=True)
-    is_valid = stratified_split(y, valid_pct, seed)
+    rng = np.random.default_rng(seed)
+    labels = [k for k in kinds for _ in range(n_per_class)]
+    is_valid = stratified_split(labels, valid_pct, seed)
     tmp = _tmp_beside(dest)
-    for i, (x, label, v) in enumerate(zip(X, y, is_valid)):
-        d = tmp/('valid' if v else 'train')/str(label)
+    for i, (k, v) in enumerate(zip(labels, is_valid)):
+        d = tmp/('valid' if v else 'train')/k
         d.mkdir(parents=True, exist_ok=True)
-        a = (x.reshape(8, 8) * (255 / 16)).clip(0, 255).astype(np.uint8)
-        Image.fromarray(a, 'L').resize((size, size), Image.BILINEAR).save(d/f'{i:04d}.png')
+        _texture_image(k, size, rng, period).save(d/f'{i:05d}.png')
     return _finish_folder(tmp, dest, meta, force)
 
 # %% ../nbs/00_data.ipynb #d6641044
@@ -127,33 +154,6 @@ def _texture_image(kind, size, rng, period):
     patch = tex[..., None]*c1 + (1-tex[..., None])*c2
     img = mask*patch + (1-mask)*bg + rng.normal(0, 12, (size, size, 3))
     return Image.fromarray(img.clip(0, 255).astype(np.uint8), 'RGB')
-
-# %% ../nbs/00_data.ipynb #85eb1099
-def textures_folder(dest=None, # target folder; default under `data_dir()`
-                    n_per_class:int=150, # images per class
-                    size:int=64, # image side in pixels
-                    flip_safe:bool=True, # False: two classes are left-right mirrors of each other
-                    period:float=4., # texture period in pixels at `size` (the "fine detail")
-                    valid_pct:float=0.2, # stratified validation fraction
-                    seed:int=0, # everything is drawn from this seed
-                    force:bool=False, # rewrite even if a matching copy exists
-                   ) -> Path:
-    "Generated 4-class texture dataset (`train/<class>/*.png`, `valid/...`) whose classes differ only in fine detail."
-    kinds = _TEXTURES_SAFE if flip_safe else _TEXTURES_UNSAFE
-    name = f"textures{'' if flip_safe else '_flip_unsafe'}{size}_{n_per_class}_s{seed}"
-    dest = Path(dest) if dest is not None else data_dir()/name
-    meta = dict(source='imgcls_tricks.textures', kinds=list(kinds), n_per_class=n_per_class, size=size,
-                period=period, valid_pct=valid_pct, seed=seed, version=1)
-    if _cached(dest, meta, force): return dest
-    rng = np.random.default_rng(seed)
-    labels = [k for k in kinds for _ in range(n_per_class)]
-    is_valid = stratified_split(labels, valid_pct, seed)
-    tmp = _tmp_beside(dest)
-    for i, (k, v) in enumerate(zip(labels, is_valid)):
-        d = tmp/('valid' if v else 'train')/k
-        d.mkdir(parents=True, exist_ok=True)
-        _texture_image(k, size, rng, period).save(d/f'{i:05d}.png')
-    return _finish_folder(tmp, dest, meta, force)
 
 # %% ../nbs/00_data.ipynb #2f4212a9
 def _to_rgb(im:Image.Image) -> Image.Image:

@@ -24,23 +24,9 @@ from .tta import tta_preds, choose_tta, _check_tfms
 from .cli import _TTA_SETS
 
 # %% auto #0
-__all__ = ['recorder_history', 'training_metrics', 'write_report', 'PlainEpochTable', 'train', 'predict_files', 'find_lr_run']
+__all__ = ['training_metrics', 'recorder_history', 'write_report', 'PlainEpochTable', 'train', 'predict_files', 'find_lr_run']
 
 # %% ../nbs/10_job.ipynb #c2081415
-def _fig_to_b64(fig) -> str:
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=96, bbox_inches='tight'); plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-def recorder_history(learn:Learner) -> dict:
-    "Copy of the recorder's per-iteration losses and LRs and its per-epoch values (take it before `get_preds`)."
-    rec = learn.recorder
-    names = rec.metric_names[1:-1]
-    return dict(losses=[float(l) for l in rec.losses], lrs=[float(l) for l in rec.lrs], names=list(names),
-                epochs=[dict(zip(names, map(float, v))) for v in rec.values])
-
-def _valid_preds(learn):
-    with learn.no_bar(): return learn.get_preds(dl=learn.dls.valid)
-
 def training_metrics(learn:Learner, # a trained learner
                      seconds:float|None=None, # training wall time to record
                      history:dict|None=None, # from `recorder_history`, taken right after training
@@ -58,6 +44,17 @@ def training_metrics(learn:Learner, # a trained learner
                 absent_classes=rep['absent'], confusion_matrix=rep['confusion'],
                 most_confused=most_confused_pairs(probs, targs, vocab, k=5).to_dict('records'),
                 seconds=None if seconds is None else round(seconds, 2))
+def recorder_history(learn:Learner) -> dict:
+    "Copy of the recorder's per-iteration losses and LRs and its per-epoch values (take it before `get_preds`)."
+    rec = learn.recorder
+    names = rec.metric_names[1:-1]
+    return dict(losses=[float(l) for l in rec.losses], lrs=[float(l) for l in rec.lrs], names=list(names),
+                epochs=[dict(zip(names, map(float, v))) for v in rec.values])
+def _valid_preds(learn):
+    with learn.no_bar(): return learn.get_preds(dl=learn.dls.valid)
+def _fig_to_b64(fig) -> str:
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=96, bbox_inches='tight'); plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
 
 # %% ../nbs/10_job.ipynb #e54f0d7d
 def _curves_fig(history):

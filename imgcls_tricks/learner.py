@@ -102,7 +102,7 @@ def activation_stds(model:nn.Module, # a model whose `body` (or first child) is 
     return stds
 
 # %% ../nbs/01_learner.ipynb #9987b45d
-# name -> (family, trade-off in a line, from the seed guide's advice)
+# name -> (family, trade-off in a line, from the model-zoo guide's advice)
 _ZOO = {
     'resnet18':  ('ResNet', 'lightest ResNet, quickest to fine-tune; small datasets; server-side real time'),
     'resnet50':  ('ResNet', 'the balanced default for most uses and production; medium datasets'),

@@ -11,11 +11,6 @@ __all__ = ['MixCut']
 from fastai.vision.all import *
 import numpy as np
 
-# %% ../../nbs/04_callback.mixup.ipynb #c4dd97f5
-def _check_frac(name, v, lo=0., hi=1., lo_open=False):
-    ok = (lo < v if lo_open else lo <= v) and v <= hi
-    if not ok: raise ValueError(f"MixCut: `{name}` must be in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}")
-
 # %% ../../nbs/04_callback.mixup.ipynb #8c9cbb8a
 class MixCut(Callback):
     "MixUp and CutMix in one callback, with `prob`, `switch_prob`, label smoothing and a stop point"
@@ -106,6 +101,11 @@ class MixCut(Callback):
         red = getattr(lf, 'reduction', 'mean')
         self.learn.loss_grad = loss.mean() if red=='mean' else loss.sum() if red=='sum' else loss
         self.learn.loss = self.learn.loss_grad.clone()
+
+# %% ../../nbs/04_callback.mixup.ipynb #c4dd97f5
+def _check_frac(name, v, lo=0., hi=1., lo_open=False):
+    ok = (lo < v if lo_open else lo <= v) and v <= hi
+    if not ok: raise ValueError(f"MixCut: `{name}` must be in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}")
 
 # %% ../../nbs/04_callback.mixup.ipynb #ae1a77e9
 @patch

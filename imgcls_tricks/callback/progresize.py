@@ -11,14 +11,6 @@ __all__ = ['resize_batch', 'ProgressiveResize']
 from fastai.vision.all import *
 import math, time
 
-# %% ../../nbs/05_callback.progresize.ipynb #d24e7f75
-def _hw(s, name, where='ProgressiveResize'):
-    "`s` as an (h, w) tuple of positive ints"
-    if isinstance(s, int) and not isinstance(s, bool): s = (s, s)
-    if not (isinstance(s, (tuple,list)) and len(s)==2 and all(isinstance(o, int) and o>0 for o in s)):
-        raise ValueError(f"{where}: `{name}` must be an int or an (h, w) pair of positive ints, got {s!r}")
-    return tuple(s)
-
 # %% ../../nbs/05_callback.progresize.ipynb #d61f7e30
 def resize_batch(x:Tensor,          # image batch (bs, C, H, W), float
                  size,              # int or (h, w)
@@ -33,6 +25,14 @@ def resize_batch(x:Tensor,          # image batch (bs, C, H, W), float
     kw = {} if mode in ('nearest','area') else dict(align_corners=False)
     if shrink and mode in ('bilinear','bicubic'): kw['antialias'] = True
     return retain_type(F.interpolate(x.as_subclass(Tensor), size=(h,w), mode=mode, **kw), x)
+
+# %% ../../nbs/05_callback.progresize.ipynb #d24e7f75
+def _hw(s, name, where='ProgressiveResize'):
+    "`s` as an (h, w) tuple of positive ints"
+    if isinstance(s, int) and not isinstance(s, bool): s = (s, s)
+    if not (isinstance(s, (tuple,list)) and len(s)==2 and all(isinstance(o, int) and o>0 for o in s)):
+        raise ValueError(f"{where}: `{name}` must be an int or an (h, w) pair of positive ints, got {s!r}")
+    return tuple(s)
 
 # %% ../../nbs/05_callback.progresize.ipynb #898116c2
 class ProgressiveResize(Callback):

@@ -11,15 +11,6 @@ __all__ = ['DIAGNOSES', 'digits_tensors', 'tensor_dls', 'split_duplicates', 'Dia
 from fastai.vision.all import *
 import math, warnings, hashlib
 
-# %% ../../nbs/08a_diagnose.curves.ipynb #0c16a8f3
-class _TensorDL(DataLoader):
-    "A fastai `DataLoader` that slices batches straight out of in-memory tensors."
-    def __init__(self, x, y, dataset=None, **kwargs):
-        self.x,self.y = x,y
-        super().__init__(dataset=range(len(x)) if dataset is None else dataset, **kwargs)
-    def create_batch(self, b): b = tensor(list(b)).long(); return (self.x[b], self.y[b])
-    def new(self, dataset=None, cls=None, **kwargs): return super().new(dataset, cls, x=self.x, y=self.y, **kwargs)
-
 # %% ../../nbs/08a_diagnose.curves.ipynb #bcfe1b9b
 def digits_tensors(size:int=8, # side of the returned images (upsampled from 8×8)
                   ):
@@ -52,6 +43,15 @@ def tensor_dls(x, # images, `(N,C,H,W)` float tensor
                       _TensorDL(x[vi], y[vi], bs=bs*2), device='cpu')
     dls.vocab,dls.c = L(vocab),len(vocab)
     return dls
+
+# %% ../../nbs/08a_diagnose.curves.ipynb #0c16a8f3
+class _TensorDL(DataLoader):
+    "A fastai `DataLoader` that slices batches straight out of in-memory tensors."
+    def __init__(self, x, y, dataset=None, **kwargs):
+        self.x,self.y = x,y
+        super().__init__(dataset=range(len(x)) if dataset is None else dataset, **kwargs)
+    def create_batch(self, b): b = tensor(list(b)).long(); return (self.x[b], self.y[b])
+    def new(self, dataset=None, cls=None, **kwargs): return super().new(dataset, cls, x=self.x, y=self.y, **kwargs)
 
 # %% ../../nbs/08a_diagnose.curves.ipynb #fa177512
 def _tiny_cnn(n_out=10, n_in=1, widths=(16,32,64)):

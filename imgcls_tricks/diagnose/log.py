@@ -14,6 +14,18 @@ from .report import per_class_report, report_dict, _clean
 import json, hashlib, time, datetime, os
 
 # %% ../../nbs/08d_diagnose.log.ipynb #443237ee
+def dataset_version(dls:DataLoaders, # the data of the run
+                    n:int=12, # hex digits kept
+                   ) -> str:
+    "Short SHA-256 of the training and validation file lists (relative paths, labels); of the tensors for in-memory data."
+    h = hashlib.sha256()
+    for name, dl in zip(('train','valid'), dls.loaders[:2]):
+        h.update(name.encode())
+        if isinstance(dl, _TensorDL):
+            h.update(dl.x.detach().cpu().numpy().tobytes()); h.update(dl.y.detach().cpu().numpy().tobytes())
+        else:
+            for r in _rel_rows(dl.items): h.update(r.encode()); h.update(b'\n')
+    return h.hexdigest()[:n]
 def _rel_rows(items):
     "Sortable string rows describing a split's items, with file paths made relative to their common root."
     if isinstance(items, pd.DataFrame):
@@ -27,19 +39,6 @@ def _rel_rows(items):
         root = os.path.commonpath(paths) if len(paths) > 1 else os.path.dirname(paths[0])
         paths = [os.path.relpath(p, root) for p in paths]
     return sorted(paths)
-
-def dataset_version(dls:DataLoaders, # the data of the run
-                    n:int=12, # hex digits kept
-                   ) -> str:
-    "Short SHA-256 of the training and validation file lists (relative paths, labels); of the tensors for in-memory data."
-    h = hashlib.sha256()
-    for name, dl in zip(('train','valid'), dls.loaders[:2]):
-        h.update(name.encode())
-        if isinstance(dl, _TensorDL):
-            h.update(dl.x.detach().cpu().numpy().tobytes()); h.update(dl.y.detach().cpu().numpy().tobytes())
-        else:
-            for r in _rel_rows(dl.items): h.update(r.encode()); h.update(b'\n')
-    return h.hexdigest()[:n]
 
 # %% ../../nbs/08d_diagnose.log.ipynb #9d6b16c2
 LOG_FIELDS = ('run', 'time', 'dataset_version', 'split_method', 'architecture', 'input_size', 'augmentation', 'optimizer',

@@ -14,6 +14,15 @@ from fastai.callback.data import WeightedDL
 from .curves import _TensorDL, tensor_dls, digits_tensors, Diagnosis
 import json, hashlib, time, warnings
 
+# %% ../../nbs/08b_diagnose.report.ipynb #820692dd
+def class_confusion(preds, # predicted labels `(N,)` or probabilities `(N,C)`
+                    targs, # true labels `(N,)` (ints, or names with `vocab`)
+                    vocab=None, # class names
+                   ) -> np.ndarray:
+    "Confusion matrix as counts: row = true class, column = predicted class."
+    pred, _, t, n = _preds_probs(preds, targs, vocab)
+    return np.bincount(t*n + pred, minlength=n*n).reshape(n, n)
+
 # %% ../../nbs/08b_diagnose.report.ipynb #b00ddfca
 def _np(a): return a.detach().cpu().numpy() if isinstance(a, Tensor) else np.asarray(a)
 
@@ -46,15 +55,6 @@ def _preds_probs(preds, targs, vocab):
     if probs is not None and probs.shape[1] != n: raise ValueError(f"per_class_report: preds have {probs.shape[1]} columns but vocab has {n} classes")
     if max(pred.max(), t.max()) >= n or min(pred.min(), t.min()) < 0: raise ValueError(f"per_class_report: a label is outside 0..{n-1} (vocab has {n} classes)")
     return pred, probs, t, n
-
-# %% ../../nbs/08b_diagnose.report.ipynb #820692dd
-def class_confusion(preds, # predicted labels `(N,)` or probabilities `(N,C)`
-                    targs, # true labels `(N,)` (ints, or names with `vocab`)
-                    vocab=None, # class names
-                   ) -> np.ndarray:
-    "Confusion matrix as counts: row = true class, column = predicted class."
-    pred, _, t, n = _preds_probs(preds, targs, vocab)
-    return np.bincount(t*n + pred, minlength=n*n).reshape(n, n)
 
 # %% ../../nbs/08b_diagnose.report.ipynb #f65bcafa
 def _roc_auc(score, pos):
