@@ -9,7 +9,7 @@ Method. Small CNNs (`simple_cnn`) trained with `fit_one_cycle` under each task's
 whole validation set, each TTA set at equal weights (`beta=None`); `choose_tta` picks set and beta on half of it and
 reports the gain on the other half. Time: plain `learn.get_preds` and the TTA call are timed in alternating rounds
 (so load on the shared CPU hits both; torch on one thread) and the ratio of the medians is reported, next to the number of forward passes
-(the goal is ratio <= 1.1 x passes). fastai's own `Learner.tta(n=4)` is timed the same way for comparison. Ensembles:
+(a TTA pass should cost no more than 1.1 plain passes). fastai's own `Learner.tta(n=4)` is timed the same way for comparison. Ensembles:
 three seeds of the same model, and the snapshots of one SGDR run (three cycles), both through `choose_ensemble`
 (members and weights chosen on one half of the validation set, reported on the other). One run; times are noisy."""
 import argparse, json, time, tempfile, warnings, statistics as st
