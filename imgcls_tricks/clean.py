@@ -221,10 +221,10 @@ def show_issues(issues:pd.DataFrame, # rows of `find_label_issues(..., items=...
     d = issues.head(max_n); root = Path(root) if root is not None else Path('/')
     if not len(d): return None
     nrows = -(-len(d) // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, 1.6 * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.4 * nrows), squeeze=False)
     for ax in axs.ravel(): ax.set_axis_off()
     for ax, r in zip(axs.ravel(), d.itertuples()):
-        ax.imshow(open_rgb(root/r.path)); ax.set_title(f"given {r.given} → {r.pred}\np {r.p_pred:.2f}", fontsize=7)
+        ax.imshow(open_rgb(root/r.path), interpolation='nearest'); ax.set_title(f"given {r.given} → {r.pred}\np {r.p_pred:.2f}", fontsize=7)
     fig.tight_layout(); return fig
 
 # %% ../nbs/07_clean.ipynb #5bd413dc
@@ -371,16 +371,16 @@ def show_pairs(dups:pd.DataFrame, # output of `find_duplicates`
     "Duplicate pairs side by side, one pair per row, with kind, distance, split and label of each side."
     d = dups.head(max_n); root = Path(root) if root is not None else Path('/')
     if not len(d): return None
-    fig, axs = plt.subplots(len(d), 2, figsize=(3, 1.5 * len(d)), squeeze=False)
+    fig, axs = plt.subplots(len(d), 2, figsize=(2.6, 1.3 * len(d)), squeeze=False)
     for (ax1, ax2), r in zip(axs, d.itertuples()):
         for ax, p, s, l in ((ax1, r.a, r.split_a, r.label_a), (ax2, r.b, r.split_b, r.label_b)):
-            ax.imshow(open_rgb(root/p)); ax.set_axis_off()
+            ax.imshow(open_rgb(root/p), interpolation='nearest'); ax.set_axis_off()
             ax.set_title(f"{Path(p).name}" + (f" · {s}" if s else '') + (f" · {l}" if l else ''), fontsize=7)
         ax1.text(-0.1, 0.5, f"{r.kind}\n{r.distance:g}", transform=ax1.transAxes, ha='right', va='center', fontsize=7)
     fig.tight_layout(); return fig
 
 # %% ../nbs/07_clean.ipynb #930123ff
-CLEAN_REASONS = ('wrong label', 'poor quality', 'ambiguous', 'wrong focus', 'too few similar samples', 'other')  # T9's error groups
+CLEAN_REASONS = ('wrong label', 'poor quality', 'ambiguous', 'wrong focus', 'too few similar samples', 'other')  # the write-up's error groups
 _ACTIONS = ('keep', 'delete', 'relabel')
 
 def _check_class_name(name) -> str:
