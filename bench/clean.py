@@ -113,9 +113,10 @@ def _dup_base(rng, n):
               np.stack([sd.camera()] * 3, -1)]   # photos of things (pure textures: see README)
     ims = []
     digits = sorted(Path(digits_folder()).glob('*/*/*.png'))
-    for f in digits[:n // 3]:   # a digit in colour c; also the same digit in a colour of equal brightness
+    def coloured(f):   # a digit in a random colour with at least one bright channel
         a = np.asarray(Image.open(f).convert('L'), dtype=np.float32)[..., None] / 255
-        col = rng.integers(0, 256, 3); col[rng.integers(3)] = rng.integers(128, 256); ims.append(Image.fromarray((a * col).astype(np.uint8)))
+        col = rng.integers(0, 256, 3); col[rng.integers(3)] = rng.integers(128, 256); return Image.fromarray((a * col).astype(np.uint8))
+    ims += [coloured(f) for f in digits[:n // 3]]
     ims[1] = Image.fromarray((np.asarray(ims[0].convert('L'), dtype=np.float32)[..., None] / 255 * [0, 200, 0]).astype(np.uint8))   # green
     ims[2] = Image.fromarray((np.asarray(ims[0].convert('L'), dtype=np.float32)[..., None] / 255 * [200, 0, 200]).astype(np.uint8))  # magenta
     tiles = []   # non-overlapping 32-px tiles of each photo (and their mirror images): distinct by construction
@@ -123,8 +124,9 @@ def _dup_base(rng, n):
         for y in range(0, p.shape[0] - 31, 32):
             for x in range(0, p.shape[1] - 31, 32):
                 c = p[y:y + 32, x:x + 32]
-                if c.reshape(-1, 3).std(0).mean() > 20: tiles += [c, c[:, ::-1], c[::-1], c[::-1, ::-1]]
+                if c.reshape(-1, 3).std(0).mean() > 20: tiles += [c, c[:, ::-1], c[::-1], c[::-1, ::-1], c.transpose(1, 0, 2)]
     for k in rng.permutation(len(tiles))[:n - len(ims)]: ims.append(Image.fromarray(np.ascontiguousarray(tiles[k])))
+    ims += [coloured(f) for f in digits[n // 3:n // 3 + n - len(ims)]]   # not enough tiles: more digits
     if len(ims) < n: raise ValueError(f'only {len(ims)} distinct base images for n={n}')
     return ims
 
