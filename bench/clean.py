@@ -1,137 +1,258 @@
-"""Benchmark for lesson 07 (cleaning): label-noise finding on digits with 10 % flipped training labels, and
-duplicate finding on >= 10,000 generated images with planted duplicates.
+"""Benchmark for lesson 07 (cleaning).
 
-Run from the repository root: `python bench/clean.py` (add `--quick` for a smoke run). Writes
-`bench/results/clean.json` and `bench/results/clean.md`. Timings are wall-clock on a shared CPU: noisy."""
-import argparse, json, shutil, sys, tempfile, time
+Label errors: two datasets (the embedded digits, and 10 classes of 32-px crops of scikit-image's bundled photos),
+symmetric noise (10 % of training labels moved to a random other class) and asymmetric noise (30 % of 7→1, 3→8,
+5→6; for photos the classes at those positions). Detection F1 of each method on the SAME out-of-fold probabilities,
+then retraining (same model, epochs, >= 3 seeds) on noisy / cleaned / true labels.
+Duplicates: 5,000 natural-looking images (photo crops + coloured digits) in train/valid/test folders with planted
+exact and near copies (1-px shift, noise, JPEG q75): the library vs imagehash pHash/dHash loops and cleanvision.
+
+Run from the repository root: `python bench/clean.py` (`--quick` for a smoke run into bench/results/quick/)."""
+import argparse, io, json, shutil, sys, tempfile, time, warnings
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, torch
 from PIL import Image
-from fastai.vision.all import Learner, accuracy, set_seed, nn
+from fastai.vision.all import Learner, accuracy, set_seed
+from cleanlab.filter import find_label_issues as cleanlab_find
 from imgcls_tricks.data import digits_folder
-from imgcls_tricks.clean import (oof_probs, find_label_issues, find_duplicates, leakage_report, DecisionJournal,
-                                 apply_decisions, _folder_table, _fold_dls, _near_pairs, _hash_file)
+from imgcls_tricks.clean import oof_probs, find_label_issues, find_duplicates, leakage_report, _folder_table, _fold_dls
 from imgcls_tricks.learner import simple_cnn
 
-def flip_labels(src, dest, frac=0.1, seed=0):
-    "Copy the digits folder and move `frac` of the training images into a wrong class folder; returns the moved paths."
-    shutil.copytree(src, dest)
-    t = _folder_table(dest); tr = t[t.split == 'train'].reset_index(drop=True)
+torch.set_num_threads(1); warnings.filterwarnings('ignore')
+ASYM = {'7': '1', '3': '8', '5': '6'}
+
+def photos_folder(dest, n_train=120, n_valid=40, seed=0):
+    "10 classes = 10 of scikit-image's bundled photos; each image a random 32-px crop (random scale) of its photo."
+    import skimage.data as sd
+    names = ['astronaut', 'coffee', 'chelsea', 'rocket', 'camera', 'immunohistochemistry', 'moon', 'brick', 'grass', 'gravel']
     rng = np.random.default_rng(seed)
-    idx = rng.choice(len(tr), int(round(frac * len(tr))), replace=False)
-    moved = {}
-    for i in sorted(idx):
-        p = Path(tr.path[i]); old = p.parent.name
-        new = str((int(old) + int(rng.integers(1, 10))) % 10)
-        dst = dest/'train'/new/p.name
-        (dest/p).rename(dst); moved[dst.relative_to(dest).as_posix()] = old
-    return moved
+    for c, nm in enumerate(names):
+        a = getattr(sd, nm)(); a = np.stack([a] * 3, -1) if a.ndim == 2 else a[..., :3]
+        for split, k in (('train', n_train), ('valid', n_valid)):
+            d = dest/split/str(c); d.mkdir(parents=True, exist_ok=True)
+            for i in range(k):
+                s = int(rng.integers(40, 160)); y, x = rng.integers(0, a.shape[0] - s), rng.integers(0, a.shape[1] - s)
+                Image.fromarray(a[y:y + s, x:x + s]).resize((32, 32), Image.BILINEAR).save(d/f'{nm}{i:04d}.png')
+    return dest
 
-def learner_factory(dls): return Learner(dls, simple_cnn(dls.c), metrics=accuracy)
+def noisy_labels(labels, kind, rng):
+    "Noisy copy of `labels` (strings) and the mask of changed ones."
+    labels = np.array(labels); new = labels.copy(); vocab = sorted(set(labels))
+    if kind == 'symmetric':
+        idx = rng.choice(len(labels), int(round(0.1 * len(labels))), replace=False)
+        for i in idx: new[i] = rng.choice([v for v in vocab if v != labels[i]])
+    else:
+        for a, b in ASYM.items():
+            idx = np.flatnonzero(labels == a); idx = rng.choice(idx, int(round(0.3 * len(idx))), replace=False); new[idx] = b
+    return list(new), new != labels
 
-def train_valid_acc(root, epochs, seed):
-    "Train on root/train (whatever its labels are now), return accuracy on the untouched root/valid."
-    t = _folder_table(root); items = [root/p for p in t.path]; labels = list(t.label)
+def learner_factory(dls): return Learner(dls, simple_cnn(dls.c, widths=(16, 32, 64)), metrics=accuracy)
+
+def fit_fn(epochs): return lambda l: l.fit_one_cycle(epochs, 1e-2)
+
+def retrain(items, labels, valid_items, valid_labels, epochs, seed, size):
+    "Train on (items, labels) from scratch, return accuracy on the untouched valid set."
     set_seed(seed)
-    dls = _fold_dls(items, labels, np.flatnonzero(t.split.values == 'valid'), sorted(set(labels)), None, 32, None, None)
+    allx, ally = list(items) + list(valid_items), list(labels) + list(valid_labels)
+    dls = _fold_dls(allx, ally, np.arange(len(items), len(allx)), sorted(set(valid_labels)), size, 32, None, None)
     learn = learner_factory(dls)
     with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(epochs, 1e-2)
-        return float(learn.validate()[1])
+        learn.fit_one_cycle(epochs, 1e-2); return float(learn.validate()[1])
 
-def label_noise(args, out):
-    work = Path(tempfile.mkdtemp(prefix='bench_clean_'))
-    noisy = work/'noisy'; moved = flip_labels(digits_folder(), noisy, 0.1, seed=0)
-    t = _folder_table(noisy); tr = t[t.split == 'train'].reset_index(drop=True)
-    set_seed(0); t0 = time.time()
-    probs, vocab = oof_probs([noisy/p for p in tr.path], tr.label, learner_factory, n_folds=args.folds,
-                             fit=lambda l: l.fit_one_cycle(args.epochs, 1e-2), bs=32, verbose=False)
-    t_oof = time.time() - t0
-    iss = find_label_issues(probs, tr.label, vocab, items=list(tr.path))
-    flipped = iss.path.isin(set(moved))
-    res = {'train images': len(tr), 'flipped': len(moved), 'folds': args.folds, 'epochs per fold': args.epochs, 'oof seconds': round(t_oof, 1)}
-    for b in ('mislabeled', 'ambiguous'):
-        m = iss.bucket == b
-        res[f'{b} flagged'] = int(m.sum()); res[f'{b} precision'] = round(float(flipped[m].mean()), 3) if m.any() else None
-        res[f'{b} recall'] = round(float(flipped[m].sum() / len(moved)), 3)
-    k = len(moved); res['precision@k (top-k of the ranking, k = #flipped)'] = round(float(flipped[:k].mean()), 3)
-    mis = iss[iss.bucket == 'mislabeled']
-    tp = [moved[p] == q for p, q in zip(mis.path, mis.pred) if p in moved]
-    res['suggested class = true class (of true positives)'] = round(float(np.mean(tp)), 3) if tp else None
-    # clean two copies through the real API: relabel the mislabeled bucket to its prediction, or quarantine it
-    acc = {}
-    for variant in ('relabel', 'quarantine'):
-        d = work/variant; shutil.copytree(noisy, d); j = DecisionJournal(d)
-        for r in mis.itertuples(): j.record(r.path, 'relabel' if variant == 'relabel' else 'delete', label=r.pred, reason='wrong label')
-        apply_decisions(d, dry_run=False, force=True)
-    for name, root in (('noisy labels (plain fastai)', noisy), ('cleaned: relabel mislabeled bucket', work/'relabel'),
-                       ('cleaned: quarantine mislabeled bucket', work/'quarantine'), ('original labels (oracle)', Path(digits_folder()))):
-        acc[name] = float(np.mean([train_valid_acc(root, args.epochs, s) for s in range(args.seeds)]))
-    out['label_noise'] = res; out['valid_accuracy'] = {k: round(v, 4) for k, v in acc.items()}
-    shutil.rmtree(work, ignore_errors=True)
+def prf(flag, truth):
+    tp = int((flag & truth).sum()); p = tp / max(flag.sum(), 1); r = tp / max(truth.sum(), 1)
+    return dict(flagged=int(flag.sum()), precision=round(p, 3), recall=round(r, 3), f1=round(2 * p * r / max(p + r, 1e-9), 3))
 
-def _gen(rng, size=32):
-    "A random smooth image: 6x6 colour noise upsampled, so nearby images don't share a hash by chance."
-    return Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)).resize((size, size), Image.BICUBIC)
+def label_noise(args, root, name, kind, out):
+    t = _folder_table(root); tr, va = t[t.split == 'train'], t[t.split == 'valid']
+    items, valid_items, true = [root/p for p in tr.path], [root/p for p in va.path], list(tr.label)
+    labels, wrong = noisy_labels(true, kind, np.random.default_rng(0))
+    vocab = sorted(set(true)); y = np.array([vocab.index(l) for l in labels])
+    probs, cpu, wall = [], [], []
+    for r in range(args.repeats):    # repeat r: new folds (seed 42+r) and new models
+        set_seed(r); c0, w0 = time.process_time(), time.time()
+        probs.append(oof_probs(items, labels, learner_factory, n_folds=args.folds, fit=fit_fn(args.epochs), size=args.size,
+                               bs=32, seed=42 + r, vocab=vocab, verbose=False)[0])
+        cpu.append(time.process_time() - c0); wall.append(time.time() - w0)
+    plain, avg = probs[0], np.mean(probs, 0)
+    det = {}
+    c0 = time.time(); cl = cleanlab_find(labels=y, pred_probs=plain); t_cl_default = time.time() - c0
+    det['cleanlab default, plain OOF'] = prf(cl, wrong)
+    th = find_label_issues(plain, labels, vocab, method='thresholds').sort_values('idx')
+    det["article's rule (wrong & p > 0.9), plain OOF"] = prf((th.bucket == 'mislabeled').values, wrong)
+    det["article's 'ambiguous' bucket (max p 0.5-0.6), plain OOF"] = prf((th.bucket == 'ambiguous').values, wrong)
+    c0 = time.time(); lib = find_label_issues(plain, labels, vocab).sort_values('idx'); t_lib = time.time() - c0
+    det['library default (confident), plain OOF'] = prf((lib.bucket == 'mislabeled').values, wrong)
+    liba = find_label_issues(avg, labels, vocab).sort_values('idx')
+    det[f'library default, OOF averaged over {args.repeats} runs'] = prf((liba.bucket == 'mislabeled').values, wrong)
+    res = dict(train=len(items), wrong=int(wrong.sum()), detection=det,
+               oof_seconds_per_run=dict(wall=round(float(np.mean(wall)), 1), cpu=round(float(np.mean(cpu)), 1)),
+               wall_ms=dict(cleanlab_default=round(1000 * t_cl_default, 1), library_default_n_jobs_1=round(1000 * t_lib, 1)))
+    if args.retrain_seeds:
+        keep = lambda m: ([i for i, k in zip(items, m) if k], [l for l, k in zip(labels, m) if k])
+        relab = [p if b == 'mislabeled' else l for l, p, b in zip(labels, liba.pred, liba.bucket)]
+        variants = {'noisy labels': (items, labels), 'remove cleanlab issues (plain OOF)': keep(~cl),
+                    'library default: remove (averaged OOF)': keep((liba.bucket != 'mislabeled').values),
+                    'library default: relabel to prediction (averaged OOF)': (items, relab),
+                    "article's rule: remove wrong & p > 0.9": keep((th.bucket != 'mislabeled').values),
+                    "article's full rule: also remove max p 0.5-0.6": keep(~th.bucket.isin(['mislabeled', 'ambiguous']).values),
+                    'true labels (oracle)': (items, true)}
+        acc = {}
+        for k, (it, lb) in variants.items():
+            a = [retrain(it, lb, valid_items, list(va.label), args.epochs, s, args.size) for s in range(args.retrain_seeds)]
+            acc[k] = dict(mean=round(float(np.mean(a)), 4), per_seed=[round(x, 4) for x in a])
+        res['valid_accuracy'] = acc
+    out.setdefault('label_noise', {})[f'{name}, {kind}'] = res
+    print(name, kind, json.dumps(res, indent=1), flush=True)
+
+# ---------------------------------------------------------------- duplicates
+def _dup_base(rng, n):
+    "n distinct natural-looking 32-px images: crops of bundled photos (textured only) and digits in random colours."
+    import skimage.data as sd
+    photos = [sd.astronaut(), sd.coffee(), sd.chelsea(), sd.rocket(), sd.immunohistochemistry(),
+              np.stack([sd.camera()] * 3, -1)]   # photos of things (pure textures: see README)
+    ims = []
+    digits = sorted(Path(digits_folder()).glob('*/*/*.png'))
+    def coloured(f):   # a digit in a random colour with at least one bright channel
+        a = np.asarray(Image.open(f).convert('L'), dtype=np.float32)[..., None] / 255
+        col = rng.integers(0, 256, 3); col[rng.integers(3)] = rng.integers(128, 256); return Image.fromarray((a * col).astype(np.uint8))
+    ims += [coloured(f) for f in digits[:n // 3]]
+    ims[1] = Image.fromarray((np.asarray(ims[0].convert('L'), dtype=np.float32)[..., None] / 255 * [0, 200, 0]).astype(np.uint8))   # green
+    ims[2] = Image.fromarray((np.asarray(ims[0].convert('L'), dtype=np.float32)[..., None] / 255 * [200, 0, 200]).astype(np.uint8))  # magenta
+    tiles = []   # non-overlapping 32-px tiles of each photo (and their mirror images): distinct by construction
+    for p in photos:
+        for y in range(0, p.shape[0] - 31, 32):
+            for x in range(0, p.shape[1] - 31, 32):
+                c = p[y:y + 32, x:x + 32]
+                if c.reshape(-1, 3).std(0).mean() > 20: tiles += [c, c[:, ::-1], c[::-1], c[::-1, ::-1], c.transpose(1, 0, 2)]
+    for k in rng.permutation(len(tiles))[:n - len(ims)]: ims.append(Image.fromarray(np.ascontiguousarray(tiles[k])))
+    ims += [coloured(f) for f in digits[n // 3:n // 3 + n - len(ims)]]   # not enough tiles: more digits
+    if len(ims) < n: raise ValueError(f'only {len(ims)} distinct base images for n={n}')
+    return ims
+
+def _perturb(im, k, rng):
+    a = np.asarray(im).astype(int)
+    if k == 'shift': a = np.roll(a, 1, axis=int(rng.integers(2)))
+    if k == 'noise': a = a + rng.integers(-8, 9, a.shape)
+    im = Image.fromarray(a.clip(0, 255).astype(np.uint8))
+    if k == 'jpeg': b = io.BytesIO(); im.save(b, 'JPEG', quality=75); im = Image.open(b).convert('RGB')
+    return im
 
 def duplicates(args, out):
     work = Path(tempfile.mkdtemp(prefix='bench_dups_')); rng = np.random.default_rng(0)
-    n, n_exact, n_near = args.n_images, args.n_images // 40, args.n_images // 40
-    n_orig = n - n_exact - n_near; files = []
-    t0 = time.time()
-    for i in range(n_orig):
-        f = work/f'img{i:05d}.png'; _gen(rng).save(f); files.append(f)
-    src = rng.choice(n_orig, n_exact + n_near, replace=False); planted = set()
+    n, ne, nn_ = args.n_images, args.n_images // 25, args.n_images // 25
+    base = _dup_base(rng, n - ne - nn_); files = []
+    splits = rng.choice(['train', 'valid', 'test'], n, p=[0.7, 0.15, 0.15])
+    for i, im in enumerate(base):
+        f = work/splits[i]/'x'/f'b{i:05d}.png'; f.parent.mkdir(parents=True, exist_ok=True); im.save(f); files.append(f)
+    src = rng.choice(np.arange(3, len(base)), ne + nn_, replace=False); planted, kinds = {}, ['shift', 'noise', 'jpeg']
     for k, i in enumerate(src):
-        im = Image.open(files[i]).convert('RGB')
-        if k < n_exact: f = work/f'exact{k:05d}.png'; im.save(f, compress_level=1)        # same pixels, different bytes
-        else:
-            f = work/f'near{k:05d}.jpg'
-            a = np.asarray(im).astype(int) + rng.integers(-3, 4, (32, 32, 3))
-            Image.fromarray(a.clip(0, 255).astype(np.uint8)).save(f, quality=90)          # noise + JPEG re-encode
-        files.append(f); planted.add((files[i].name, f.name, 'exact' if k < n_exact else 'near'))
-    t_gen = time.time() - t0
-    t0 = time.time(); dups = find_duplicates(files, max_dist=args.max_dist); t_find = time.time() - t0
-    found = {(Path(a).name, Path(b).name, kind) for a, b, kind in zip(dups.a, dups.b, dups.kind)}
-    hit = {k: sum((a, b, k) in found for a, b, kk in planted if kk == k) for k in ('exact', 'near')}
-    planted_pairs = {(a, b) for a, b, _ in planted}
-    extra = sum((a, b) not in planted_pairs for a, b, _ in found)
-    # the pair search alone: multi-index vs brute-force O(n^2) numpy on the same hashes
-    h = np.array([_hash_file(f)[1] for f in files[:n]], dtype=np.uint64)
-    t0 = time.time(); fast = _near_pairs(h, args.max_dist); t_fast = time.time() - t0
-    t0 = time.time(); brute = 0
-    for s in range(0, n, 1000):
-        d = np.bitwise_count(h[s:s + 1000, None] ^ h[None, :]); i, j = np.nonzero(d <= args.max_dist); brute += int((j > i + s).sum())
-    t_brute = time.time() - t0
-    out['duplicates'] = {'images': n, 'planted exact': n_exact, 'found exact': hit['exact'], 'planted near (noise+JPEG)': n_near,
-                         'found near': hit['near'], 'other pairs reported': extra, 'max_dist': args.max_dist,
-                         'find_duplicates seconds (decode+hash+search)': round(t_find, 2), 'images per second': round(n / t_find),
-                         'pair search seconds (multi-index)': round(t_fast, 3), 'pair search seconds (brute force numpy)': round(t_brute, 3),
-                         'brute / multi-index time ratio': round(t_brute / max(t_fast, 1e-9), 1), 'same pairs as brute force': len(fast) == brute,
-                         'generation seconds': round(t_gen, 1)}
+        j = len(files); kind = 'exact' if k < ne else kinds[k % 3]
+        im = base[i] if kind == 'exact' else _perturb(base[i], kind, rng)
+        f = work/splits[j]/'x'/f'p{j:05d}.png'; f.parent.mkdir(parents=True, exist_ok=True); im.save(f); files.append(f)
+        planted[(files[i].name, f.name)] = kind
+    rel = lambda f: Path(f).name
+    def score(pairs):
+        got = {tuple(sorted((rel(a), rel(b)))) for a, b in pairs}
+        res = {k: sum(p in got for p, kk in planted.items() if kk == k) for k in ['exact'] + kinds}
+        res['near found (of %d)' % nn_] = sum(res[k] for k in kinds); res['false pairs'] = len(got - set(planted))
+        res['pairs reported'] = len(got); res['false share'] = round(res['false pairs'] / max(len(got), 1), 4)
+        res['green~magenta reported'] = tuple(sorted(('b00001.png', 'b00002.png'))) in got
+        return res
+    R = {}
+    c0, w0 = time.process_time(), time.time(); d = find_duplicates(work, n_workers=args.workers)
+    R['library (find_duplicates)'] = dict(score([(a, b) for a, b in zip(d.a, d.b)]), wall=round(time.time() - w0, 2),
+                                          cpu=round(time.process_time() - c0, 2))
+    rep = leakage_report(d); R['library (find_duplicates)']['test images with a twin in another split'] = int(
+        sum(str(s) == 'test' for s in list(d.split_a[d.cross_split]) + list(d.split_b[d.cross_split])))
+    R['library (find_duplicates)']['leakage report'] = {k: int(v) for k, v in rep.items()}
+    import imagehash
+    for nm, fn in (('imagehash pHash', imagehash.phash), ('imagehash dHash', imagehash.dhash)):
+        c0, w0 = time.process_time(), time.time()
+        h = np.array([int(str(fn(Image.open(f))), 16) for f in files], dtype=np.uint64)
+        wall_h, cpu_h = time.time() - w0, time.process_time() - c0
+        pairs = []
+        for s in range(0, n, 1000):
+            dd = np.bitwise_count(h[s:s + 1000, None] ^ h[None, :]); i, j = np.nonzero(dd <= 4)
+            pairs += [(files[a + s], files[b]) for a, b in zip(i, j) if b > a + s]
+        R[f'{nm} loop, Hamming <= 4'] = dict(score(pairs), wall=round(time.time() - w0, 2), cpu=round(time.process_time() - c0, 2),
+                                             hash_loop_wall=round(wall_h, 2), hash_loop_cpu=round(cpu_h, 2))
+    try:
+        from cleanvision import Imagelab
+        c0, w0 = time.process_time(), time.time()
+        lab = Imagelab(filepaths=[str(f) for f in files])
+        import contextlib
+        with contextlib.redirect_stdout(io.StringIO()): lab.find_issues({'exact_duplicates': {}, 'near_duplicates': {}}, n_jobs=1)
+        pairs = [(a, b) for k in ('exact_duplicates', 'near_duplicates') for s in lab.info[k]['sets'] for a in s for b in s if a < b]
+        R['cleanvision (exact + near)'] = dict(score(pairs), wall=round(time.time() - w0, 2), cpu=round(time.process_time() - c0, 2))
+    except Exception as e: R['cleanvision (exact + near)'] = f'failed: {type(e).__name__}: {e}'
+    lib, ph = R['library (find_duplicates)'], R['imagehash pHash loop, Hamming <= 4']
+    R['throughput ratio library / pHash hash loop (wall)'] = round(ph['hash_loop_wall'] / lib['wall'], 2)
+    R['throughput ratio library / pHash hash loop (cpu)'] = round(ph['hash_loop_cpu'] / lib['cpu'], 2)
+    # pair search alone at 20k: KD-tree on projected thumbnails vs brute force
+    from imgcls_tricks.clean import _radius_pairs
+    X = np.concatenate([np.stack([np.asarray(b.resize((8, 8), Image.BOX), np.float32).ravel() for b in base])] * 5)
+    X = X + rng.normal(0, 3, X.shape).astype(np.float32); X = X[:20_000]; r = 12 * np.sqrt(X.shape[1])
+    w0 = time.time(); p = _radius_pairs(X, r); t_kd = time.time() - w0
+    w0 = time.time(); cnt = 0; sq = (X ** 2).sum(1)
+    for s in range(0, len(X), 2000):
+        d2 = sq[s:s + 2000, None] + sq[None] - 2 * X[s:s + 2000] @ X.T; i, j = np.nonzero(d2 <= r * r); cnt += int((j > i + s).sum())
+    R['pair search at 20k (s): KD-tree on projection vs brute force'] = dict(kdtree=round(t_kd, 2), brute=round(time.time() - w0, 2),
+                                                                            pairs=len(p), brute_pairs=cnt)
+    out['duplicates'] = dict(images=n, planted_exact=ne, planted_near=nn_, workers=args.workers, methods=R)
+    print(json.dumps(out['duplicates'], indent=1), flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
 def to_md(out):
-    ln, lines = out['label_noise'], ['| digits, 10 % of training labels flipped | value |', '|---|---|']
-    lines += [f'| {k} | {v} |' for k, v in ln.items()]
-    lines += ['', '| training labels (same model, epochs, seeds) | valid accuracy |', '|---|---|']
-    lines += [f'| {k} | {v:.4f} |' for k, v in out['valid_accuracy'].items()]
-    lines += ['', '| duplicates | value |', '|---|---|'] + [f'| {k} | {v} |' for k, v in out['duplicates'].items()]
-    return '\n'.join(lines) + '\n'
+    L = [f"Run: `python bench/clean.py` ({out['args']}); torch threads {out['torch threads']}. Wall and CPU seconds on a shared 2-core machine.", '']
+    for key, r in out.get('label_noise', {}).items():
+        L += [f"### {key}: {r['wrong']} of {r['train']} training labels wrong", '', '| detection (same probabilities) | flagged | precision | recall | F1 |', '|---|---|---|---|---|']
+        L += [f"| {k} | {v['flagged']} | {v['precision']} | {v['recall']} | {v['f1']} |" for k, v in r['detection'].items()]
+        L += ['', f"OOF probabilities per run: {r['oof_seconds_per_run']} s; wall ms of the detection call: {r['wall_ms']}", '']
+        if 'valid_accuracy' in r:
+            L += ['| retrained on | valid accuracy (mean) | per seed |', '|---|---|---|']
+            L += [f"| {k} | {v['mean']:.4f} | {v['per_seed']} |" for k, v in r['valid_accuracy'].items()]
+            L += ['']
+    if 'duplicates' in out:
+        d = out['duplicates']; L += [f"### Duplicates: {d['images']} images, {d['planted_exact']} exact + {d['planted_near']} near planted", '']
+        L += ['| method | exact | shift | noise | jpeg | near found | pairs reported | false pairs | false share | green~magenta | wall s | cpu s |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
+        for k, v in d['methods'].items():
+            if isinstance(v, dict) and 'exact' in v:
+                nf = [x for x in v if x.startswith('near found')][0]
+                L.append(f"| {k} | {v['exact']} | {v['shift']} | {v['noise']} | {v['jpeg']} | {v[nf]} | {v['pairs reported']} | {v['false pairs']} | {v['false share']} | {v['green~magenta reported']} | {v['wall']} | {v['cpu']} |")
+        L += [''] + [f"- {k}: {v}" for k, v in d['methods'].items() if not (isinstance(v, dict) and 'exact' in v)]
+        lib = d['methods']['library (find_duplicates)']; L += [f"- library, test images with a twin in another split: {lib['test images with a twin in another split']}; leakage report: {lib['leakage report']}"]
+    return '\n'.join(L) + '\n'
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('--folds', type=int, default=5); ap.add_argument('--epochs', type=int, default=5)
-    ap.add_argument('--seeds', type=int, default=2); ap.add_argument('--n-images', type=int, default=10_000)
-    ap.add_argument('--max-dist', type=int, default=4); ap.add_argument('--quick', action='store_true')
+    ap.add_argument('--folds', type=int, default=5); ap.add_argument('--epochs', type=int, default=4)
+    ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--retrain-seeds', type=int, default=3)
+    ap.add_argument('--size', type=int, default=16); ap.add_argument('--n-images', type=int, default=5000)
+    ap.add_argument('--workers', type=int, default=2); ap.add_argument('--quick', action='store_true')
     ap.add_argument('--only', choices=['noise', 'dups'], default=None)
+    ap.add_argument('--datasets', default='digits,photos'); ap.add_argument('--retrain-on', default='digits')
     args = ap.parse_args()
-    if args.quick: args.folds, args.epochs, args.seeds, args.n_images = 2, 1, 1, 2000
+    if args.quick: args.folds, args.epochs, args.repeats, args.retrain_seeds, args.n_images = 3, 2, 2, 1, 2000
     out = {'torch threads': torch.get_num_threads(), 'args': vars(args)}
-    if args.only != 'dups': label_noise(args, out)
+    if args.only != 'dups':
+        tmp = Path(tempfile.mkdtemp(prefix='bench_clean_'))
+        roots = {'digits': Path(digits_folder()), 'photos': photos_folder(tmp/'photos')}
+        for name in args.datasets.split(','):
+            for kind in ('symmetric', 'asymmetric'):
+                rs = args.retrain_seeds
+                if name not in args.retrain_on.split(','): args.retrain_seeds = 0
+                label_noise(args, roots[name], name, kind, out); args.retrain_seeds = rs
+        shutil.rmtree(tmp, ignore_errors=True)
     if args.only != 'noise': duplicates(args, out)
-    print(json.dumps(out, indent=1))
-    if not args.quick and args.only is None:
-        res = Path(__file__).parent/'results'; res.mkdir(exist_ok=True)
-        (res/'clean.json').write_text(json.dumps(out, indent=1)); (res/'clean.md').write_text(to_md(out))
-        print(to_md(out))
+    res = Path(__file__).parent/'results'/('quick' if args.quick else ''); res.mkdir(parents=True, exist_ok=True)
+    sfx = '' if args.only is None else '.' + args.only
+    if args.only is not None and not args.quick:   # a partial run: merge with the other half if it is there
+        other = res/f"clean.{'dups' if args.only == 'noise' else 'noise'}.json"
+        (res/f'clean{sfx}.json').write_text(json.dumps(out, indent=1))
+        if other.exists():
+            o = json.loads(other.read_text()); merged = {**o, **out, 'args': {'noise': (o if args.only == 'dups' else out)['args'],
+                                                                            'dups': (out if args.only == 'dups' else o)['args']}}
+            out, sfx = merged, ''
+    (res/f'clean{sfx}.json').write_text(json.dumps(out, indent=1)); (res/f'clean{sfx}.md').write_text(to_md(out))
+    print(to_md(out))
