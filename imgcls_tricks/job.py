@@ -13,6 +13,7 @@ from fastai.vision.all import *
 from fastprogress.fastprogress import IN_NOTEBOOK
 from datetime import datetime as _datetime, timezone as _timezone   # after fastai's `import *`
 from .data import digits_folder, folder_dls, csv_dls, AugPolicy, scan_images, IMAGE_EXTS, _walk_files
+from .data import _check_positive
 from .learner import simple_cnn, zoo_learner
 from .diagnose.report import per_class_report, report_dict, plot_class_confusion, show_predictions
 from .diagnose.report import most_confused_pairs
@@ -170,10 +171,6 @@ def _fit(learn, epochs:int, lr:float, pretrained:bool, cbs:list) -> str:
         learn.unfreeze(); learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3, div=5., cbs=cbs)
     return f'fine_tune({epochs}, base_lr={lr:.2e}): 1 epoch with the body frozen, then {epochs} with all layers'
 
-def _check_count(name:str, v, allow_none=False):
-    if v is None and allow_none: return
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
 
 
 # %% ../nbs/10_job.ipynb #52c8e4b2
@@ -240,7 +237,7 @@ def train(path=None, # image folder; None = the embedded digits
     lr = lr if lr is not None else (2e-3 if pretrained else 1e-2)
     if not (lr == 'auto' or isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr must be a positive number or 'auto', got {lr!r}")
-    _check_count('epochs', epochs); _check_count('threads', threads, allow_none=True)   # bs and size: checked with the data
+    _check_positive(epochs, 'epochs'); _check_positive(threads, 'threads', allow_none=True)   # bs, size: with the data
     if threads: torch.set_num_threads(threads)
     out = Path(out).absolute()   # fastai's `export` joins a relative name to `learn.path`: keep ours absolute
     context = _context(torch.get_num_threads()); set_seed(seed)
