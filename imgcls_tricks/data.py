@@ -1,4 +1,4 @@
-"""Folders, CSVs, a safe split, a scan for broken files and an augmentation policy that keeps labels true — before any training.
+"""Folders, CSVs, a split that never reshuffles, and loaders that check everything before any training.
 
 Docs: https://imgcls-tricks.github.io/imgcls_tricks/data.html.md"""
 
@@ -6,19 +6,21 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #6d40e328
 from __future__ import annotations
-import os, json, hashlib, unicodedata, shutil, tempfile, warnings, dataclasses, csv as csv_module
+import os, hashlib, unicodedata, tempfile, warnings, csv as csv_module
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+from sklearn.model_selection import train_test_split
 from fastcore.all import *
-from fastcore.parallel import parallel
 from fastai.vision.all import *
+# re-exported for now, for the modules that still import these names from `imgcls_tricks.data`
+from .images import open_rgb, SafePILImage, IMAGE_EXTS, scan_images, _walk_files, _is_hidden
+from .augment import AugPolicy
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'data_dir', 'stratified_split', 'digits_folder', 'textures_folder', 'open_rgb', 'SafePILImage',
-           'scan_images', 'DataReport', 'saved_split', 'inspect_folder', 'AugPolicy', 'RandomNoise', 'RandomBlur',
-           'folder_dls', 'reconcile_csv', 'csv_dls']
+__all__ = ['data_dir', 'stratified_split', 'DataReport', 'saved_split', 'inspect_folder', 'folder_dls', 'reconcile_csv',
+           'csv_dls']
 
 # %% ../nbs/00_data.ipynb #7ad7d774
 def data_dir() -> Path:
@@ -27,226 +29,36 @@ def data_dir() -> Path:
     if d: return Path(d).expanduser()
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imgcls_tricks'
 
+# %% ../nbs/00_data.ipynb #5e1a0c01
+_MOVED = {'digits_folder': 'datasets', 'textures_folder': 'datasets'}   # re-exported for now (they import from here)
+
+def __getattr__(name:str):
+    "Names that moved to `imgcls_tricks.datasets`, still found here (loaded on use: that module imports this one)."
+    if name not in _MOVED: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f'imgcls_tricks.{_MOVED[name]}'), name)
+
 # %% ../nbs/00_data.ipynb #425bf05d
 def stratified_split(labels, # one label per item
                      valid_pct:float=0.2, # fraction of each class that goes to valid
                      seed:int=42, # seed of the split's own RNG (global RNGs are not touched)
                     ) -> np.ndarray: # boolean mask, True = validation item
-    "Stratified, seeded train/valid mask that uses a private RNG."
+    "Stratified, seeded train/valid mask (scikit-learn's `train_test_split`); a one-image class stays in train."
     if not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be between 0 and 1 (exclusive), got {valid_pct}")
     labels = np.asarray([str(l) for l in labels])
-    rng = np.random.default_rng(seed)
     is_valid = np.zeros(len(labels), dtype=bool)
-    for c in sorted(set(labels)):
-        idx = np.flatnonzero(labels == c)
-        idx = idx[rng.permutation(len(idx))]
-        n_val = int(round(len(idx) * valid_pct))
-        if len(idx) >= 2: n_val = min(max(n_val, 1), len(idx) - 1)
-        else: n_val = 0
-        is_valid[idx[:n_val]] = True
+    cls, n = np.unique(labels, return_counts=True)
+    idx = np.flatnonzero(np.isin(labels, cls[n >= 2]))       # classes that can be in both sets
+    n_cls = int((n >= 2).sum())
+    if not n_cls: return is_valid
+    n_val = min(max(int(round(len(idx) * valid_pct)), n_cls), len(idx) - n_cls)
+    _, val = train_test_split(idx, test_size=n_val, stratify=labels[idx], random_state=seed)
+    is_valid[val] = True
+    for c in cls[n >= 2]:   # the rounding is global: a small class may still need one item moved
+        m = labels == c
+        if not is_valid[m].any(): is_valid[np.flatnonzero(m)[0]] = True
+        elif is_valid[m].all(): is_valid[np.flatnonzero(m)[0]] = False
     return is_valid
-
-# %% ../nbs/00_data.ipynb #97ad3b62
-def digits_folder(dest=None, # target folder; default `data_dir()/f'digits{size}'`
-                  size:int=32, # side of the written PNGs (upscaled from 8x8)
-                  valid_pct:float=0.2, # stratified validation fraction
-                  seed:int=42, # seed of the split
-                  force:bool=False, # rewrite even if a matching copy exists
-                 ) -> Path:
-    "scikit-learn's bundled digits as `train/<digit>/*.png` and `valid/<digit>/*.png` (cached, idempotent)."
-    from sklearn.datasets import load_digits
-    dest = Path(dest) if dest is not None else data_dir()/f'digits{size}'
-    meta = dict(source='sklearn.datasets.load_digits', size=size, valid_pct=valid_pct, seed=seed, version=1)
-    if _cached(dest, meta, force): return dest
-    X, y = load_digits(return_X_y=True)
-    is_valid = stratified_split(y, valid_pct, seed)
-    tmp = _tmp_beside(dest)
-    for i, (x, label, v) in enumerate(zip(X, y, is_valid)):
-        d = tmp/('valid' if v else 'train')/str(label)
-        d.mkdir(parents=True, exist_ok=True)
-        a = (x.reshape(8, 8) * (255 / 16)).clip(0, 255).astype(np.uint8)
-        Image.fromarray(a, 'L').resize((size, size), Image.BILINEAR).save(d/f'{i:04d}.png')
-    return _finish_folder(tmp, dest, meta, force)
-
-# %% ../nbs/00_data.ipynb #4f7c822f
-def _cached(dest:Path, meta:dict, force:bool=False) -> bool:
-    m = dest/'.imgcls_dataset.json'
-    try: return not force and json.loads(m.read_text()) == meta
-    except (OSError, ValueError): return False
-
-def _finish_folder(tmp:Path, dest:Path, meta:dict, force:bool=False):
-    "Move a freshly written dataset `tmp` to `dest`: atomic, safe when two processes build it at once, replaces only a dataset we made."
-    (tmp/'.imgcls_dataset.json').write_text(json.dumps(meta, indent=1))
-    if dest.exists():
-        if not (dest/'.imgcls_dataset.json').exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise FileExistsError(f"{dest.absolute()} exists and was not made by imgcls_tricks; "
-                                  "pass another `dest` (nothing was changed)")
-        if _cached(dest, meta, force):            # another process finished the same dataset meanwhile: keep it
-            shutil.rmtree(tmp, ignore_errors=True); return dest
-        old = dest.with_name(f'.{dest.name}.old-{os.getpid()}')
-        dest.rename(old)                          # our own older dataset: move aside, never delete before the swap
-    else: old = None
-    try: tmp.rename(dest)
-    except OSError:                               # lost a race: someone else's copy is in place
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not _cached(dest, meta): raise
-    if old is not None: shutil.rmtree(old, ignore_errors=True)
-    return dest
-
-def _tmp_beside(dest:Path) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f'.{dest.name}.tmp-', dir=dest.parent))
-
-
-# %% ../nbs/00_data.ipynb #85eb1099
-def textures_folder(dest=None, # target folder; default under `data_dir()`
-                    n_per_class:int=150, # images per class
-                    size:int=64, # image side in pixels
-                    flip_safe:bool=True, # False: two classes are left-right mirrors of each other
-                    period:float=4., # texture period in pixels at `size` (the "fine detail")
-                    valid_pct:float=0.2, # stratified validation fraction
-                    seed:int=0, # everything is drawn from this seed
-                    force:bool=False, # rewrite even if a matching copy exists
-                   ) -> Path:
-    "Generated 4-class texture dataset (`train/<class>/*.png`, `valid/...`) whose classes differ only in fine detail."
-    kinds = _TEXTURES_SAFE if flip_safe else _TEXTURES_UNSAFE
-    name = f"textures{'' if flip_safe else '_flip_unsafe'}{size}_{n_per_class}_s{seed}"
-    dest = Path(dest) if dest is not None else data_dir()/name
-    meta = dict(source='imgcls_tricks.textures', kinds=list(kinds), n_per_class=n_per_class, size=size,
-                period=period, valid_pct=valid_pct, seed=seed, version=1)
-    if _cached(dest, meta, force): return dest
-    rng = np.random.default_rng(seed)
-    labels = [k for k in kinds for _ in range(n_per_class)]
-    is_valid = stratified_split(labels, valid_pct, seed)
-    tmp = _tmp_beside(dest)
-    for i, (k, v) in enumerate(zip(labels, is_valid)):
-        d = tmp/('valid' if v else 'train')/k
-        d.mkdir(parents=True, exist_ok=True)
-        _texture_image(k, size, rng, period).save(d/f'{i:05d}.png')
-    return _finish_folder(tmp, dest, meta, force)
-
-# %% ../nbs/00_data.ipynb #d6641044
-_TEXTURES_SAFE = ('hstripes', 'vstripes', 'checker', 'dots')
-_TEXTURES_UNSAFE = ('hstripes', 'vstripes', 'lean_right', 'lean_left')
-
-def _texture(kind, yy, xx, period, phase, angle):
-    c, s = np.cos(angle), np.sin(angle)
-    u, v = xx*c + yy*s, -xx*s + yy*c          # slightly rotated coordinates
-    w = 2*np.pi/period
-    if kind == 'hstripes': t = np.sin(w*v + phase)
-    elif kind == 'vstripes': t = np.sin(w*u + phase)
-    elif kind == 'checker': t = np.sin(w*u + phase) * np.sin(w*v + phase)
-    elif kind == 'dots': t = np.minimum(np.sin(w*u + phase), np.sin(w*v + phase)) - 0.4
-    elif kind == 'lean_right': t = np.sin(w*(u + v)/np.sqrt(2) + phase)   # stripes along x+y=c: '/' on screen (y grows down)
-    elif kind == 'lean_left': t = np.sin(w*(u - v)/np.sqrt(2) + phase)    # stripes along x-y=c: '\'
-    else: raise ValueError(f"unknown texture kind {kind!r}; expected one of {_TEXTURES_SAFE + _TEXTURES_UNSAFE[2:]}")
-    return (t > 0).astype(np.float32)
-
-def _texture_image(kind, size, rng, period):
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    tex = _texture(kind, yy, xx, period*rng.uniform(0.9, 1.1), rng.uniform(0, 2*np.pi), np.deg2rad(rng.uniform(-8, 8)))
-    cy, cx = rng.uniform(0.3, 0.7, 2) * size
-    ry, rx = rng.uniform(0.22, 0.38, 2) * size
-    mask = (((yy-cy)/ry)**2 + ((xx-cx)/rx)**2 <= 1).astype(np.float32)[..., None]
-    bg = rng.uniform(40, 200, 3) + rng.normal(0, 25, (size, size, 3))
-    c1, c2 = rng.uniform(60, 255, 3), rng.uniform(0, 140, 3)
-    patch = tex[..., None]*c1 + (1-tex[..., None])*c2
-    img = mask*patch + (1-mask)*bg + rng.normal(0, 12, (size, size, 3))
-    return Image.fromarray(img.clip(0, 255).astype(np.uint8), 'RGB')
-
-# %% ../nbs/00_data.ipynb #2f4212a9
-def _to_rgb(im:Image.Image) -> Image.Image:
-    "An in-memory image as 8-bit RGB: first frame, EXIF orientation applied, 16-bit scaled, alpha on white."
-    if getattr(im, 'n_frames', 1) > 1: im.seek(0)
-    im = ImageOps.exif_transpose(im)
-    if im.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F'):
-        a = np.asarray(im, dtype=np.float64)
-        hi = 65535. if im.mode.startswith('I;16') or a.max() > 255 else 255.
-        if im.mode == 'F': hi = max(a.max(), 1.)
-        im = Image.fromarray((a.clip(0, hi) * (255. / hi)).round().astype(np.uint8), 'L')
-    if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
-        im = im.convert('RGBA')
-        im = Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im)
-    out = im.convert('RGB')
-    out.load()
-    return out
-
-def open_rgb(fn) -> Image.Image:
-    "Open any image file as 8-bit RGB: EXIF orientation applied, 16-bit scaled (not clipped), alpha on white."
-    with Image.open(fn) as im: return _to_rgb(im)
-
-# %% ../nbs/00_data.ipynb #9ace348e
-class SafePILImage(PILImage):
-    "A `PILImage` whose files are opened with `open_rgb` (EXIF, 16-bit and alpha handled)."
-    @classmethod
-    def create(cls, fn:Path|str|Tensor|ndarray|bytes|Image.Image, # a file, or an image already in memory
-               **kwargs):
-        "An RGB `SafePILImage` from a path (`str` or `Path`), a PIL image, an array, a tensor or bytes."
-        if isinstance(fn, (str, Path)): return cls(open_rgb(fn))
-        if isinstance(fn, Image.Image): return cls(_to_rgb(fn))   # a converted copy: the caller's image is not touched
-        im = super().create(fn, **kwargs)         # fastai's conversions for arrays, tensors and bytes
-        return im if im.mode == 'RGB' else cls(_to_rgb(im))
-
-# %% ../nbs/00_data.ipynb #feda9f2f
-IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.gif', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.jfif'}
-_SYSTEM_FILES = {'.ds_store', 'thumbs.db', 'desktop.ini', '.directory'}
-_ODD_MODES = {'CMYK': 'CMYK converted to RGB', 'I;16': '16-bit scaled to 8-bit', 'I': '32-bit int scaled to 8-bit',
-              'F': 'float image scaled to 8-bit', 'P': 'palette image converted to RGB', 'RGBA': 'alpha composited on white',
-              'LA': 'alpha composited on white', 'PA': 'alpha composited on white', '1': '1-bit image', 'L': None, 'RGB': None}
-_FORMAT_EXTS = {'JPEG': {'.jpg', '.jpeg', '.jfif'}, 'PNG': {'.png'}, 'GIF': {'.gif'}, 'BMP': {'.bmp'},
-                'TIFF': {'.tif', '.tiff'}, 'WEBP': {'.webp'}, 'PPM': {'.ppm', '.pgm'}}
-
-def _is_hidden(name:str) -> bool: return name.startswith('.') or name in ('__pycache__', '__MACOSX')
-
-def _walk_files(root:Path):
-    "All files under `root`, skipping hidden folders (`.git`, `.ipynb_checkpoints`, …), sorted."
-    out = []
-    for dp, dns, fns in os.walk(root):
-        dns[:] = sorted(d for d in dns if not _is_hidden(d))
-        out += [Path(dp)/f for f in sorted(fns)]
-    return out
-
-def _check_image(fn, max_pixels=None):
-    r = dict(path=str(fn), status='ok', reason='', format=None, mode=None, width=None, height=None)
-    fn = Path(fn)
-    if fn.name.lower() in _SYSTEM_FILES: return {**r, 'status': 'skip', 'reason': 'system file'}
-    ext = fn.suffix.lower()
-    if ext not in IMAGE_EXTS: return {**r, 'status': 'skip', 'reason': f'not an image extension ({ext or "none"})'}
-    try:
-        if fn.stat().st_size == 0: return {**r, 'status': 'error', 'reason': 'empty file (0 bytes)'}
-        limit = max_pixels if max_pixels is not None else Image.MAX_IMAGE_PIXELS
-        notes = []
-        with Image.open(fn) as im:
-            r.update(format=im.format, mode=im.mode, width=im.width, height=im.height)
-            if limit and im.width * im.height > limit:
-                return {**r, 'status': 'error', 'reason': f'too large: {im.width}x{im.height} = {im.width*im.height:,} pixels > limit {limit:,}'}
-            im.verify()                 # the file's own checks; for PNG the CRC of every chunk, which decoding ignores
-        with Image.open(fn) as im:      # verify() leaves the image unusable: open again to decode the pixels
-            im.load()
-            if im.format in _FORMAT_EXTS and ext not in _FORMAT_EXTS[im.format]: notes.append(f'{im.format} data with {ext} extension')
-            if _ODD_MODES.get(im.mode, f'mode {im.mode}'): notes.append(f"mode {im.mode}: {_ODD_MODES.get(im.mode) or 'converted to RGB'}")
-            o = im.getexif().get(0x0112, 1) if hasattr(im, 'getexif') else 1
-            if o not in (None, 1): notes.append(f'EXIF orientation {o}: rotated on load')
-            n = getattr(im, 'n_frames', 1)
-            if n > 1: notes.append(f'animated ({n} frames): first frame used')
-        if notes: r.update(status='warn', reason='; '.join(notes))
-    except Image.DecompressionBombError as e: r.update(status='error', reason=f'too large: {e}')
-    except UnidentifiedImageError: r.update(status='error', reason='not an image (cannot identify file)')
-    except (OSError, SyntaxError, ValueError) as e: r.update(status='error', reason=f'cannot decode: {e}')
-    return r
-
-# %% ../nbs/00_data.ipynb #c52f506b
-def scan_images(path, # a folder (scanned recursively, hidden folders skipped) or a list of files
-                max_pixels:int|None=None, # report images over this many pixels; default Pillow's `MAX_IMAGE_PIXELS`
-                n_workers:int=4, # decoding threads
-               ) -> pd.DataFrame:
-    "Decode every file and report `status` (ok / warn / error / skip) and `reason` for each, without changing Pillow settings."
-    files = _walk_files(Path(path)) if isinstance(path, (str, Path)) else [Path(f) for f in path]
-    with warnings.catch_warnings():    # files over Pillow's limit are reported in the table; its warning would only repeat that
-        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-        rows = parallel(partial(_check_image, max_pixels=max_pixels), files, n_workers=n_workers, threadpool=True, progress=False) if files else []
-    return pd.DataFrame(list(rows), columns=['path', 'status', 'reason', 'format', 'mode', 'width', 'height'])
 
 # %% ../nbs/00_data.ipynb #1235b45a
 def _shown(p) -> str:
@@ -277,7 +89,8 @@ class DataReport:
         s = [f"{_shown(self.root)} ({self.layout}): {len(self.counts)} classes, {n_tr} train / {n_va} valid images, "
              f"imbalance (max/min train count) {self.imbalance:.1f}x"]
         if len(self.skipped): s.append(f"skipped {len(self.skipped)} files: " + ', '.join(
-            f"{Path(p).name} ({r})" for p, r in zip(self.skipped.path[:3], self.skipped.reason[:3])) + (' …' if len(self.skipped) > 3 else ''))
+            f"{Path(p).name} ({r})" for p, r in zip(self.skipped.path[:3], self.skipped.reason[:3]))
+            + (' …' if len(self.skipped) > 3 else ''))
         if self.split_file: s.append(f"split saved in {_shown(self.split_file)}")
         if self.size is not None:
             s.append(f"training size {self.size} px" + (f" ({self.size_note})" if self.size_note else ''))
@@ -293,8 +106,10 @@ def _check_class_names(names, where):
         key = unicodedata.normalize('NFC', n).casefold()
         if key in seen:
             a, b = seen[key], n
-            why = 'differ only by Unicode normalisation (NFC vs NFD)' if unicodedata.normalize('NFC', a) == unicodedata.normalize('NFC', b) else 'differ only by case'
-            raise ValueError(f"class folders {a!r} and {b!r} in {where} {why}; they would merge on some file systems - rename one")
+            same_nfc = unicodedata.normalize('NFC', a) == unicodedata.normalize('NFC', b)
+            why = 'differ only by Unicode normalisation (NFC vs NFD)' if same_nfc else 'differ only by case'
+            raise ValueError(f"class folders {a!r} and {b!r} in {where} {why}; "
+                             "they would merge on some file systems - rename one")
         seen[key] = n
 
 def _class_dirs(d:Path):
@@ -370,6 +185,63 @@ def _scan_items(files, on_bad, n_workers=4):
     sizes = dict(zip(ok.path, zip(ok.width.astype(int), ok.height.astype(int))))
     return sizes, bad[['path', 'status', 'reason']].reset_index(drop=True)
 
+def _keep_scanned(items:pd.DataFrame, on_bad:str) -> tuple:
+    "Scan the files of `items`: (usable rows with `width` and `height`, skipped DataFrame)."
+    ok, skipped = _scan_items([str(p) for p in items.path], on_bad)
+    items = items[items.path.map(str).isin(list(ok))].reset_index(drop=True)
+    items['width'], items['height'] = (items.path.map(lambda p: ok[str(p)][i]) for i in (0, 1))
+    return items, skipped
+
+def _folder_parts(root:Path) -> tuple:
+    "The layout of `root` and its parts: {'all': root} or {'train': …, 'valid': …}."
+    sub = {c.name.lower(): c for c in _class_dirs(root)}
+    if 'train' not in sub: return 'class folders', {'all': root}
+    valid = sub.get('valid', sub.get('val'))
+    if valid is None:
+        raise ValueError(f"{root.absolute()} has a train/ folder but no valid/ (or val/) folder beside it")
+    return 'split folders', {'train': sub['train'], 'valid': valid}
+
+def _folder_rows(parts:dict) -> tuple:
+    "One (file, label, is_valid) row per file of each part's class folders; and the class names."
+    rows, classes = [], {}
+    for part, d in parts.items():
+        cds = _class_dirs(d)
+        if not cds:
+            n_img = sum(f.suffix.lower() in IMAGE_EXTS for f in d.iterdir() if f.is_file())
+            raise ValueError(f"no class folders in {d.absolute()}"
+                             + (f" (found {n_img} images directly inside)" if n_img else '')
+                             + "; expected <root>/<class>/<image> or <root>/train/<class>/<image>")
+        _check_class_names([c.name for c in cds], d.absolute())
+        classes[part] = [unicodedata.normalize('NFC', c.name) for c in cds]
+        rows += [(f, label, part == 'valid') for c, label in zip(cds, classes[part]) for f in _walk_files(c)]
+    only_valid = sorted(set(classes.get('valid', [])) - set(classes.get('train', [])))
+    if 'train' in parts and only_valid:
+        raise ValueError(f"class {only_valid[0]!r} has images in {parts['valid'].absolute()} but no folder in "
+                         f"{parts['train'].absolute()}: the model could never learn it "
+                         f"(classes only in valid: {only_valid})")
+    return pd.DataFrame(rows, columns=['path', 'label', 'is_valid']), sorted({l for cs in classes.values() for l in cs})
+
+# %% ../nbs/00_data.ipynb #c470a3e9
+def _split_counts(items, vocab, empty, class_dir, sf, valid_pct) -> tuple:
+    "Per-class train/valid counts and warnings; refuse a split that leaves a class (or valid) without images."
+    counts = pd.crosstab(items.label, items.is_valid).reindex(index=vocab, columns=[False, True], fill_value=0)
+    counts.columns, counts.index.name, warns = ['train', 'valid'], 'class', []
+    if counts['valid'].sum() == 0:
+        raise ValueError(f"too few images for a validation split: {len(items)} images in {len(vocab)} classes with "
+                         f"valid_pct={valid_pct} leave the validation set empty (each class needs >= 2 images)")
+    for c in vocab:
+        if c in empty: continue
+        n_tr, n_va = int(counts.loc[c, 'train']), int(counts.loc[c, 'valid'])
+        if n_tr == 0:
+            gone = (f"; its training files are gone since the split in {sf} was saved - add training images, "
+                    "or delete that split file to split again") if sf else ''
+            raise ValueError(f"class {c!r} ({class_dir(c).absolute()}) has {n_va} image(s), all in valid, "
+                             f"none in train: the model could never learn it{gone}")
+        if n_tr + n_va == 1: warns.append(f"class {c!r} has only 1 image: it is in {'train' if n_tr else 'valid'}, "
+                                          f"{'valid' if n_tr else 'train'} has none")
+        elif n_va == 0: warns.append(f"class {c!r} has no validation images: its accuracy cannot be measured")
+    return counts, warns
+
 def inspect_folder(path, # dataset root
                    valid_pct:float=0.2, # validation fraction (class-folder layout)
                    seed:int=42, # seed of the split
@@ -380,74 +252,27 @@ def inspect_folder(path, # dataset root
                   ) -> tuple: # (items DataFrame [path, label, is_valid, width, height], vocab, DataReport)
     "Validate an image-folder dataset and return its items, vocab and report — before any training."
     root = _check_root(path)
-    sub = {c.name.lower(): c for c in _class_dirs(root)}
-    valid_name = 'valid' if 'valid' in sub else ('val' if 'val' in sub else None)
-    layout = 'split folders' if 'train' in sub else 'class folders'
-    parts = {'train': sub['train']} if layout == 'split folders' else {'all': root}
-    if layout == 'split folders' and valid_name: parts['valid'] = sub[valid_name]
-    rows, warns, empty = [], [], []
-    class_sets = {}
-    for part, d in parts.items():
-        cds = _class_dirs(d)
-        if not cds:
-            n_img = sum(f.suffix.lower() in IMAGE_EXTS for f in d.iterdir() if f.is_file())
-            raise ValueError(f"no class folders in {d.absolute()}" + (f" (found {n_img} images directly inside)" if n_img else '')
-                             + "; expected <root>/<class>/<image> or <root>/train/<class>/<image>")
-        _check_class_names([c.name for c in cds], d.absolute())
-        class_sets[part] = {}
-        for c in cds:
-            files = _walk_files(c)
-            label = unicodedata.normalize('NFC', c.name)
-            class_sets[part][label] = len(files)
-            rows += [(f, label, part == 'valid') for f in files]
-    if layout == 'split folders' and 'valid' in class_sets:
-        only_valid = sorted(set(class_sets['valid']) - set(class_sets['train']))
-        if only_valid: raise ValueError(f"class {only_valid[0]!r} has images in {parts['valid'].absolute()} but no folder in "
-                                        f"{parts['train'].absolute()}: the model could never learn it (classes only in valid: {only_valid})")
-    items = pd.DataFrame(rows, columns=['path', 'label', 'is_valid'])
+    layout, parts = _folder_parts(root)
+    items, vocab = _folder_rows(parts)
     skipped = pd.DataFrame(columns=['path', 'status', 'reason'])
-    if scan and len(items):
-        ok, skipped = _scan_items([str(p) for p in items.path], on_bad)
-        items = items[items.path.map(str).isin(list(ok))].reset_index(drop=True)
-        items['width'], items['height'] = (items.path.map(lambda p: ok[str(p)][i]) for i in (0, 1))
-    else:
-        items = items[items.path.map(lambda p: p.suffix.lower() in IMAGE_EXTS)].reset_index(drop=True)
-    vocab = sorted({l for cs in class_sets.values() for l in cs})
-    train_part = 'train' if layout == 'split folders' else 'all'
-    have = set(items.label[~items.is_valid]) if layout == 'split folders' else set(items.label)
+    if scan and len(items): items, skipped = _keep_scanned(items, on_bad)
+    else: items = items[items.path.map(lambda p: p.suffix.lower() in IMAGE_EXTS)].reset_index(drop=True)
+    class_dir = lambda c: parts['train' if 'train' in parts else 'all']/c
+    have, warns, empty = set(items.label[~items.is_valid]), [], []
     for c in vocab:
         if c in have: continue
-        d = (parts[train_part]/c)
         if not allow_empty:
-            raise ValueError(f"class folder {d.absolute()} has no usable images; add images, remove the folder, "
-                             "or pass allow_empty=True to keep the class in the vocab")
+            raise ValueError(f"class folder {class_dir(c).absolute()} has no usable images; add images, "
+                             "remove the folder, or pass allow_empty=True to keep the class in the vocab")
         empty.append(c); warns.append(f"class {c!r} has no usable training images (kept in vocab: allow_empty=True)")
     sf = None
     if layout == 'class folders':
         if len(items) == 0: raise ValueError(f"no usable images under {root.absolute()}")
         sf = _split_file_for(root, split_file)
         rels = [str(Path(p).relative_to(root)) for p in items.path]
-        mask, notes = saved_split(rels, items.label, sf, valid_pct, seed)
-        items['is_valid'] = mask; warns += notes
-    if layout == 'split folders' and 'valid' not in parts:
-        raise ValueError(f"{root.absolute()} has a train/ folder but no valid/ (or val/) folder beside it")
-    counts = pd.crosstab(items.label, items.is_valid).reindex(index=vocab, columns=[False, True], fill_value=0)
-    counts.columns = ['train', 'valid']
-    if counts['valid'].sum() == 0:
-        raise ValueError(f"too few images for a validation split: {len(items)} images in {len(vocab)} classes with "
-                         f"valid_pct={valid_pct} leave the validation set empty (each class needs >= 2 images)")
-    for c in vocab:
-        if c in empty: continue
-        n_tr, n_va = int(counts.loc[c, 'train']), int(counts.loc[c, 'valid'])
-        if n_tr == 0:
-            raise ValueError(f"class {c!r} ({(parts[train_part]/c).absolute()}) has {n_va} image(s), all in valid, none in train: "
-                             "the model could never learn it" + (f"; its training files are gone since the split in {sf} was saved - "
-                                                                  "add training images, or delete that split file to split again" if sf else ''))
-        if n_tr + n_va == 1: warns.append(f"class {c!r} has only 1 image: it is in {'train' if n_tr else 'valid'}, "
-                                          f"{'valid' if n_tr else 'train'} has none")
-        elif counts.loc[c, 'valid'] == 0: warns.append(f"class {c!r} has no validation images: its accuracy cannot be measured")
-    counts.index.name = 'class'
-    return items, vocab, DataReport(root, layout, counts, skipped, warns, sf)
+        items['is_valid'], notes = saved_split(rels, items.label, sf, valid_pct, seed); warns += notes
+    counts, more = _split_counts(items, vocab, empty, class_dir, sf, valid_pct)
+    return items, vocab, DataReport(root, layout, counts, skipped, warns + more, sf)
 
 # %% ../nbs/00_data.ipynb #b7c1d2e3
 def _check_positive(v, name:str, allow_none:bool=False, pair:bool=False):
@@ -476,111 +301,8 @@ def _item_path(r):
     "An item's file: the `path` of a DataFrame row, or the item itself when `predict`/`test_dl` get a path."
     return r if isinstance(r, (str, Path)) else r['path']
 
-# %% ../nbs/00_data.ipynb #a9222fef
-@dataclass
-class AugPolicy:
-    "Which augmentations keep the label true; builds fastai batch transforms and explains what it dropped."
-    hflip: bool = True          # a left-right mirror keeps the label
-    dihedral: bool = False      # any of the 8 flips/90° turns keeps the label (top-down imagery, microscopy)
-    max_rotate: float = 10.     # largest safe rotation in degrees (0 = none)
-    max_zoom: float = 1.1       # largest safe zoom-in (1 = none); random crops come with it
-    max_lighting: float = 0.2   # brightness/contrast change (0 = none)
-    max_warp: float = 0.2       # perspective warp (0 = none)
-    reasons: dict = field(default_factory=dict)  # why a transform is off, by name
-
-    @classmethod
-    def digits(cls):
-        "Handwritten digits: no flips, no big turns (6 vs 9), mild zoom and lighting."
-        return cls(hflip=False, max_rotate=10., max_zoom=1.1, max_lighting=0.2, max_warp=0.1,
-                   reasons={'hflip': 'a mirrored digit is not that digit (2, 3, 5, 7 change meaning)',
-                            'dihedral': 'upside-down 6 and 9 swap; 90° turns are not how digits appear'})
-    @classmethod
-    def natural(cls):
-        "Everyday photos (animals, scenes): left-right flips are fine, the sky stays up."
-        return cls(hflip=True, reasons={'dihedral': 'photos are not taken upside down'})
-    @classmethod
-    def none(cls):
-        "No augmentation at all."
-        return cls(hflip=False, max_rotate=0., max_zoom=1., max_lighting=0., max_warp=0.,
-                   reasons={k: 'augmentation turned off' for k in ('hflip', 'dihedral', 'max_rotate', 'max_zoom', 'max_lighting', 'max_warp')})
-
-    def tfms(self, size=None, # final size (optional; crops/zooms resize to it)
-             **kwargs) -> list: # extra `aug_transforms` arguments
-        "fastai batch transforms (training only) that respect this policy."
-        if self.dihedral and not self.hflip: raise ValueError("AugPolicy(dihedral=True) includes left-right flips, so hflip must be True too")
-        return aug_transforms(do_flip=self.hflip or self.dihedral, flip_vert=self.dihedral, max_rotate=self.max_rotate,
-                              max_zoom=self.max_zoom, max_lighting=self.max_lighting, max_warp=self.max_warp,
-                              p_affine=0.75 if (self.max_rotate or self.max_zoom > 1 or self.max_warp or self.hflip) else 0.,
-                              p_lighting=0.75 if self.max_lighting else 0., size=size, **kwargs)
-
-    def explain(self) -> pd.DataFrame:
-        "One row per augmentation: used or dropped, and why."
-        d = dict(self.reasons)
-        rows = [('left-right flip', self.hflip or self.dihedral, d.get('hflip', 'you said mirrored images change the label')),
-                ('dihedral (up-down flips, 90° turns)', self.dihedral, d.get('dihedral', 'you said up-down/90° turns change the label')),
-                (f'rotate up to {self.max_rotate:g}°', self.max_rotate > 0, d.get('max_rotate', 'rotation off')),
-                (f'zoom/crop up to {self.max_zoom:g}x', self.max_zoom > 1, d.get('max_zoom', 'zoom off')),
-                (f'lighting ±{self.max_lighting:g}', self.max_lighting > 0, d.get('max_lighting', 'lighting off')),
-                (f'perspective warp {self.max_warp:g}', self.max_warp > 0, d.get('max_warp', 'warp off'))]
-        return pd.DataFrame([(n, 'use' if u else 'drop', '' if u else why) for n, u, why in rows], columns=['augmentation', 'decision', 'why dropped'])
-
-# %% ../nbs/00_data.ipynb #c3d4e5f6
-@patch
-def describe(self:AugPolicy) -> str:
-    "One line naming the augmentations that run, e.g. 'flip, rotate ±10°, zoom 1.1, lighting 0.2, warp 0.2'."
-    parts = ['dihedral (flips and 90° turns)' if self.dihedral else 'flip' if self.hflip else '',
-             f'rotate ±{self.max_rotate:g}°' if self.max_rotate > 0 else '',
-             f'zoom {self.max_zoom:g}' if self.max_zoom > 1 else '',
-             f'lighting {self.max_lighting:g}' if self.max_lighting > 0 else '',
-             f'warp {self.max_warp:g}' if self.max_warp > 0 else '']
-    return ', '.join(p for p in parts if p) or 'no augmentation'
-
-@patch
-def __str__(self:AugPolicy): return self.describe()
-
-@patch
-def to_dict(self:AugPolicy) -> dict:
-    "The policy as plain JSON-ready values, with its one-line `summary`."
-    return {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, 'summary': self.describe()}
-
-@patch(cls_method=True)
-def from_dict(cls:AugPolicy, d:dict):
-    "Rebuild a policy from `to_dict`'s output (the `summary` is ignored)."
-    return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
-
-# %% ../nbs/00_data.ipynb #233c73d4
-class RandomNoise(DisplayedTransform):
-    "Training batches only: add Gaussian noise, std drawn up to `max_std`, to a random share `p` of the images."
-    order, split_idx = 50, 0   # after fastai's affine (30) and lighting (40) augmentations, before Normalize (99)
-    def __init__(self, max_std:float=0.05, # largest noise standard deviation, on the 0-1 pixel scale
-                 p:float=0.5, # probability that an image gets noise
-                ):
-        if max_std < 0 or not 0 <= p <= 1: raise ValueError(f"RandomNoise: need max_std >= 0 and 0 <= p <= 1, got {max_std}, {p}")
-        store_attr()
-    def encodes(self, x:TensorImage):
-        shape = (x.shape[0],) + (1,) * (x.dim() - 1)
-        std = torch.rand(shape, device=x.device) * self.max_std * (torch.rand(shape, device=x.device) < self.p)
-        return (x + torch.randn_like(x) * std).clamp(0, 1)
-
-class RandomBlur(DisplayedTransform):
-    "Training batches only: Gaussian blur of width `sigma` pixels on a random share `p` of the images."
-    order, split_idx = 50, 0
-    def __init__(self, sigma:float=1., # standard deviation of the blur kernel, in pixels
-                 p:float=0.5, # probability that an image is blurred
-                ):
-        if sigma <= 0 or not 0 <= p <= 1: raise ValueError(f"RandomBlur: need sigma > 0 and 0 <= p <= 1, got {sigma}, {p}")
-        store_attr()
-    def encodes(self, x:TensorImage):
-        r = int(np.ceil(2 * self.sigma)); c = x.shape[1]
-        t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-        k = torch.exp(-t**2 / (2 * self.sigma**2)); k = k / k.sum()
-        out = F.pad(x, (r, r, r, r), mode='replicate')       # separable: a row pass, then a column pass, per channel
-        out = F.conv2d(F.conv2d(out, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-        pick = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) < self.p
-        return torch.where(pick, out, x)
-
 # %% ../nbs/00_data.ipynb #64fb242e
-def _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose, seed=None,
+def _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose,
                label_delim=None, **kwargs):
     if size is None: size, report.size_note = _pick_size(items)
     report.size = size
@@ -619,7 +341,8 @@ def folder_dls(path, # `root/<class>/<img>` or `root/train|valid/<class>/<img>`
     "Validated fastai `DataLoaders` for an image folder, with a saved stratified split and a `data_report`."
     _check_positive(bs, 'bs'); _check_positive(size, 'size', allow_none=True, pair=True)
     items, vocab, report = inspect_folder(path, valid_pct, seed, allow_empty, on_bad, split_file)
-    return _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose, **kwargs)
+    return _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose,
+                      **kwargs)
 
 # %% ../nbs/00_data.ipynb #d1c060df
 class _MissingColumn(KeyError):
@@ -641,8 +364,13 @@ def _check_inside(fnames:pd.Series, img_dir:Path):
                              + ', '.join(f"row {i}: {f!r}" for i, f in out[:5]) + (' …' if len(out) > 5 else '')
                              + "; file names must be relative paths inside it (nothing was read)")
 
-def reconcile_csv(df:pd.DataFrame, img_dir, fn_col='fname', label_col='label', label_delim=None) -> tuple:
-    "Match CSV rows to files in `img_dir`; returns (clean rows, report dict)."
+def reconcile_csv(df:pd.DataFrame, # the CSV's rows
+                  img_dir, # folder the file names are relative to
+                  fn_col='fname', # column of file names
+                  label_col='label', # column of labels
+                  label_delim=None, # unused here; multi-label rows are split later
+                 ) -> tuple: # (clean rows [fname, label], report dict)
+    "Match CSV rows to files in `img_dir`: drop empty labels, duplicates and missing files, and report each."
     img_dir = _check_root(img_dir)
     for c in (fn_col, label_col):
         if c not in df.columns:
@@ -657,13 +385,13 @@ def reconcile_csv(df:pd.DataFrame, img_dir, fn_col='fname', label_col='label', l
     conflicts = conflicts[conflicts > 1]
     d = d.drop_duplicates(['fname', 'label'])
     exists = d.fname.map(lambda f: (img_dir/f).is_file())
-    missing = d[~exists]
-    d = d[exists]
+    missing, d = d[~exists], d[exists]
     listed = {str((img_dir/f).resolve()) for f in df[fn_col].astype(str).str.strip()}
     unlisted = [f for f in _walk_files(img_dir) if f.suffix.lower() in IMAGE_EXTS and str(f.resolve()) not in listed]
-    rep = dict(rows=len(df), missing_files=missing.fname.tolist(), unlisted_files=[str(f.relative_to(img_dir)) for f in unlisted],
-               empty_labels=len(empty), exact_duplicate_rows=int(len(dup) - dup.fname.nunique() - sum(conflicts - 1)) if len(dup) else 0,
-               conflicting=conflicts.index.tolist(),
+    n_dup = int(len(dup) - dup.fname.nunique() - sum(conflicts - 1)) if len(dup) else 0
+    rep = dict(rows=len(df), missing_files=missing.fname.tolist(),
+               unlisted_files=[str(f.relative_to(img_dir)) for f in unlisted],
+               empty_labels=len(empty), exact_duplicate_rows=n_dup, conflicting=conflicts.index.tolist(),
                conflict_examples={f: sorted(dup[dup.fname == f].label.unique()) for f in conflicts.index[:3]})
     return d.reset_index(drop=True), rep
 
@@ -695,6 +423,45 @@ def _parse_valid(col:pd.Series, name:str, fnames:pd.Series) -> pd.Series:
                                   "use True/False, 1/0, yes/no or valid/train")
     return s.isin(_TRUE)
 
+# %% ../nbs/00_data.ipynb #e5f6a7b9
+def _csv_rows(csv, img_dir, fn_col, label_col, label_delim, needed, sep, on_missing, on_conflict) -> tuple:
+    "Read and reconcile a labels CSV: (the CSV, its usable rows, the image folder, the report, warnings)."
+    df, sep_note = (csv, '') if isinstance(csv, pd.DataFrame) else _read_labels_csv(csv, sep, needed)
+    if img_dir is None:
+        if isinstance(csv, pd.DataFrame): raise ValueError("img_dir is required when `csv` is a DataFrame")
+        img_dir = Path(csv).parent
+    img_dir = _check_root(img_dir)
+    rows, rec = reconcile_csv(df, img_dir, fn_col, label_col, label_delim)
+    miss, unl, conf = rec['missing_files'], rec['unlisted_files'], rec['conflicting']
+    if conf:
+        msg = (f"{len(conf)} files are listed with different labels, e.g. "
+               + '; '.join(f"{f}: {ls}" for f, ls in rec['conflict_examples'].items()))
+        if on_conflict == 'raise': raise ValueError(msg + " (pass on_conflict='skip' to drop them)")
+        rows = rows[~rows.fname.isin(conf)]
+    if miss and on_missing == 'raise':
+        raise FileNotFoundError(f"{len(miss)} CSV rows have no file in {img_dir.absolute()}, e.g. {miss[0]}")
+    rows = rows.reset_index(drop=True)
+    if len(rows) == 0: raise ValueError(f"no CSV row matches an image in {img_dir.absolute()}")
+    warns = [sep_note] if sep_note else []
+    if miss: warns.append(f"{len(miss)} CSV rows have no file (skipped), e.g. {miss[0]}")
+    if unl: warns.append(f"{len(unl)} images in the folder are not in the CSV, e.g. {unl[0]}")
+    if rec['empty_labels']: warns.append(f"{rec['empty_labels']} CSV rows have an empty label (skipped)")
+    if rec['exact_duplicate_rows']: warns.append(f"{rec['exact_duplicate_rows']} duplicate CSV rows collapsed")
+    if conf: warns.append(f"{len(conf)} files with conflicting labels dropped")
+    return df, rows, img_dir, rec, warns
+
+def _csv_counts(labels_each, is_valid, vocab, n_rows, valid_pct) -> pd.DataFrame:
+    "Train/valid counts per label; refuse an empty validation set or a label only in valid."
+    cnt = pd.DataFrame([(x, v) for ls, v in zip(labels_each, is_valid) for x in ls], columns=['label', 'is_valid'])
+    counts = pd.crosstab(cnt.label, cnt.is_valid).reindex(index=vocab, columns=[False, True], fill_value=0)
+    counts.columns, counts.index.name = ['train', 'valid'], 'class'
+    if counts['valid'].sum() == 0:
+        raise ValueError(f"too few images for a validation split ({n_rows} usable rows, valid_pct={valid_pct})")
+    only = [c for c in vocab if counts.loc[c, 'train'] == 0]
+    if only: raise ValueError(f"class {only[0]!r} appears only in validation rows ({counts.loc[only[0], 'valid']}), "
+                              f"none in train: the model could never learn it (classes only in valid: {only})")
+    return counts
+
 # %% ../nbs/00_data.ipynb #a5e77e48
 def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label column
             img_dir=None, # folder the file names are relative to (default: the CSV's folder)
@@ -705,41 +472,21 @@ def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label c
             on_missing:str='skip', # rows whose file is missing: 'skip' (report) or 'raise'
             on_conflict:str='raise', # files listed with different labels: 'raise' or 'skip' (drop them)
             size:int|tuple|None=None, # as in `folder_dls`: default the most common image side (reported)
-            bs:int=64, valid_pct:float=0.2, seed:int=42, policy=None, item_tfms=None, batch_tfms=None,
-            num_workers:int=0, normalize:bool=True, on_bad:str='skip', split_file=None, verbose:bool=True, **kwargs,
+            bs:int=64, valid_pct:float=0.2, seed:int=42, # as in `folder_dls`
+            policy=None, item_tfms=None, batch_tfms=None, num_workers:int=0, normalize:bool=True, # as in `folder_dls`
+            on_bad:str='skip', split_file=None, verbose:bool=True, # as in `folder_dls`
+            **kwargs, # passed to `DataBlock.dataloaders`
            ) -> DataLoaders:
     "Validated fastai `DataLoaders` from a labels CSV, with a reconciliation report and a saved split."
     _check_positive(bs, 'bs'); _check_positive(size, 'size', allow_none=True, pair=True)
     needed = [fn_col, label_col] + ([valid_col] if valid_col is not None else [])
-    df, sep_note = (csv, '') if isinstance(csv, pd.DataFrame) else _read_labels_csv(csv, sep, needed)
-    if img_dir is None:
-        if isinstance(csv, pd.DataFrame): raise ValueError("img_dir is required when `csv` is a DataFrame")
-        img_dir = Path(csv).parent
-    img_dir = _check_root(img_dir)
-    rows, rec = reconcile_csv(df, img_dir, fn_col, label_col, label_delim)
-    if rec['conflicting']:
-        msg = (f"{len(rec['conflicting'])} files are listed with different labels, e.g. "
-               + '; '.join(f"{f}: {ls}" for f, ls in rec['conflict_examples'].items()))
-        if on_conflict == 'raise': raise ValueError(msg + " (pass on_conflict='skip' to drop them)")
-        rows = rows[~rows.fname.isin(rec['conflicting'])]
-    if rec['missing_files'] and on_missing == 'raise':
-        raise FileNotFoundError(f"{len(rec['missing_files'])} CSV rows have no file in {img_dir.absolute()}, e.g. {rec['missing_files'][0]}")
-    rows = rows.reset_index(drop=True)
-    if len(rows) == 0: raise ValueError(f"no CSV row matches an image in {img_dir.absolute()}")
-    items = pd.DataFrame({'path': [img_dir/f for f in rows.fname], 'label': rows.label})
-    ok, skipped = _scan_items([str(p) for p in items.path], on_bad)
-    keep = items.path.map(str).isin(list(ok))
-    items, rows = items[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
-    items['width'], items['height'] = (items.path.map(lambda p: ok[str(p)][i]) for i in (0, 1))
+    df, rows, img_dir, rec, warns = _csv_rows(csv, img_dir, fn_col, label_col, label_delim, needed, sep,
+                                              on_missing, on_conflict)
+    items, skipped = _keep_scanned(pd.DataFrame({'path': [img_dir/f for f in rows.fname], 'label': rows.label,
+                                                 'fname': rows.fname}), on_bad)
     labels_each = items.label.map(lambda l: l.split(label_delim) if label_delim else [l])
     vocab = sorted({x for ls in labels_each for x in ls if x})
     _check_class_names(vocab, 'the CSV labels')
-    warns = [sep_note] if sep_note else []
-    if rec['missing_files']: warns.append(f"{len(rec['missing_files'])} CSV rows have no file (skipped), e.g. {rec['missing_files'][0]}")
-    if rec['unlisted_files']: warns.append(f"{len(rec['unlisted_files'])} images in the folder are not in the CSV, e.g. {rec['unlisted_files'][0]}")
-    if rec['empty_labels']: warns.append(f"{rec['empty_labels']} CSV rows have an empty label (skipped)")
-    if rec['exact_duplicate_rows']: warns.append(f"{rec['exact_duplicate_rows']} duplicate CSV rows collapsed")
-    if rec['conflicting']: warns.append(f"{len(rec['conflicting'])} files with conflicting labels dropped")
     sf = None
     if valid_col is not None:
         if valid_col not in df.columns:
@@ -747,19 +494,14 @@ def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label c
                                  + _sep_hint(df.columns))
         fnames = df[fn_col].astype(str).str.strip()
         vmap = dict(zip(fnames, _parse_valid(df[valid_col], valid_col, fnames)))
-        items['is_valid'] = rows.fname.map(vmap).astype(bool)
+        items['is_valid'] = items.fname.map(vmap).astype(bool)
     else:
-        sf = Path(split_file) if split_file else (_split_file_for(img_dir) if isinstance(csv, pd.DataFrame)
-                                                 else (Path(csv).with_suffix('.split.csv') if _is_writable(Path(csv).parent) else _split_file_for(img_dir)))
+        if split_file: sf = Path(split_file)
+        elif isinstance(csv, pd.DataFrame) or not _is_writable(Path(csv).parent): sf = _split_file_for(img_dir)
+        else: sf = Path(csv).with_suffix('.split.csv')
         strat = labels_each.map(lambda ls: ls[0] if ls else '')
-        items['is_valid'], notes = saved_split(rows.fname, strat, sf, valid_pct, seed); warns += notes
-    cnt = pd.DataFrame([(x, v) for ls, v in zip(labels_each, items.is_valid) for x in ls], columns=['label', 'is_valid'])
-    counts = pd.crosstab(cnt.label, cnt.is_valid).reindex(index=vocab, columns=[False, True], fill_value=0)
-    counts.columns = ['train', 'valid']; counts.index.name = 'class'
-    if counts['valid'].sum() == 0: raise ValueError(f"too few images for a validation split ({len(items)} usable rows, valid_pct={valid_pct})")
-    only_valid = [c for c in vocab if counts.loc[c, 'train'] == 0]
-    if only_valid: raise ValueError(f"class {only_valid[0]!r} appears only in validation rows ({counts.loc[only_valid[0], 'valid']}), "
-                                    f"none in train: the model could never learn it (classes only in valid: {only_valid})")
+        items['is_valid'], notes = saved_split(items.fname, strat, sf, valid_pct, seed); warns += notes
+    counts = _csv_counts(labels_each, items.is_valid, vocab, len(items), valid_pct)
     report = DataReport(img_dir, 'csv', counts, skipped, warns, sf, rec)
-    return _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose,
-                      label_delim=label_delim, **kwargs)
+    return _build_dls(items.drop(columns='fname'), vocab, report, size, bs, policy, item_tfms, batch_tfms,
+                      num_workers, normalize, verbose, label_delim=label_delim, **kwargs)
