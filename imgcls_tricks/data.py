@@ -19,8 +19,7 @@ from .images import open_rgb, SafePILImage, IMAGE_EXTS, scan_images, _walk_files
 from .augment import AugPolicy
 
 # %% auto #0
-__all__ = ['data_dir', 'stratified_split', 'DataReport', 'saved_split', 'inspect_folder', 'folder_dls', 'reconcile_csv',
-           'csv_dls']
+__all__ = ['data_dir', 'stratified_split', 'DataReport', 'saved_split', 'inspect_folder', 'folder_dls']
 
 # %% ../nbs/00_data.ipynb #7ad7d774
 def data_dir() -> Path:
@@ -30,10 +29,11 @@ def data_dir() -> Path:
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imgcls_tricks'
 
 # %% ../nbs/00_data.ipynb #5e1a0c01
-_MOVED = {'digits_folder': 'datasets', 'textures_folder': 'datasets'}   # re-exported for now (they import from here)
+_MOVED = {'digits_folder': 'datasets', 'textures_folder': 'datasets',   # re-exported for now: some modules
+          'csv_dls': 'csvdata', 'reconcile_csv': 'csvdata'}              # still import them from here
 
 def __getattr__(name:str):
-    "Names that moved to `imgcls_tricks.datasets`, still found here (loaded on use: that module imports this one)."
+    "Names moved to `imgcls_tricks.datasets` and `.csvdata`, still found here (loaded on use: they import this one)."
     if name not in _MOVED: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
     return getattr(importlib.import_module(f'imgcls_tricks.{_MOVED[name]}'), name)
@@ -302,6 +302,11 @@ def _item_path(r):
     return r if isinstance(r, (str, Path)) else r['path']
 
 # %% ../nbs/00_data.ipynb #64fb242e
+class _Resize(Resize):
+    "fastai's `Resize`, skipped for an image already at the target size (its crop and resize would only copy it)."
+    def encodes(self, x:Image.Image|TensorBBox|TensorPoint):
+        return x if isinstance(x, Image.Image) and x.size == tuple(self.size) else Resize.encodes(self, x)
+
 def _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose,
                label_delim=None, **kwargs):
     if size is None: size, report.size_note = _pick_size(items)
@@ -316,7 +321,7 @@ def _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, nu
     if normalize: btf.append(Normalize.from_stats(*imagenet_stats))
     dblock = DataBlock(blocks=(ImageBlock(SafePILImage), y_block),
                        get_x=_item_path, get_y=ColReader('label', label_delim=label_delim),
-                       splitter=ColSplitter('is_valid'), item_tfms=[Resize(size)] + list(L(item_tfms)), batch_tfms=btf)
+                       splitter=ColSplitter('is_valid'), item_tfms=[_Resize(size)] + list(L(item_tfms)), batch_tfms=btf)
     dls = dblock.dataloaders(items, bs=bs, num_workers=num_workers, **kwargs)
     dls.data_report, dls.policy = report, policy   # later lessons (TTA) read the policy back
     if verbose: print(report)
@@ -343,165 +348,3 @@ def folder_dls(path, # `root/<class>/<img>` or `root/train|valid/<class>/<img>`
     items, vocab, report = inspect_folder(path, valid_pct, seed, allow_empty, on_bad, split_file)
     return _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose,
                       **kwargs)
-
-# %% ../nbs/00_data.ipynb #d1c060df
-class _MissingColumn(KeyError):
-    "A `KeyError` whose message prints as written (a plain `KeyError` shows its repr, quotes and backslashes escaped)."
-    def __str__(self): return str(self.args[0]) if self.args else ''
-
-def _sep_hint(cols) -> str:
-    "A hint when the header looks split on the wrong separator."
-    head = ','.join(map(str, cols))
-    for s in (';', '\t'):
-        if s in head: return f"; it looks like a {s!r}-separated file (columns {head.split(s)}): pass sep={s!r}"
-    return ''
-
-def _check_inside(fnames:pd.Series, img_dir:Path):
-    "Refuse file names that resolve outside `img_dir` (`../`, absolute paths, links out)."
-    root = img_dir.resolve()
-    out = [(i, f) for i, f in fnames.items() if not (img_dir/f).resolve().is_relative_to(root)]
-    if out: raise ValueError(f"{len(out)} CSV row(s) name a file outside the image folder {img_dir.absolute()}: "
-                             + ', '.join(f"row {i}: {f!r}" for i, f in out[:5]) + (' …' if len(out) > 5 else '')
-                             + "; file names must be relative paths inside it (nothing was read)")
-
-def reconcile_csv(df:pd.DataFrame, # the CSV's rows
-                  img_dir, # folder the file names are relative to
-                  fn_col='fname', # column of file names
-                  label_col='label', # column of labels
-                  label_delim=None, # unused here; multi-label rows are split later
-                 ) -> tuple: # (clean rows [fname, label], report dict)
-    "Match CSV rows to files in `img_dir`: drop empty labels, duplicates and missing files, and report each."
-    img_dir = _check_root(img_dir)
-    for c in (fn_col, label_col):
-        if c not in df.columns:
-            raise _MissingColumn(f"column {c!r} not in the CSV (columns: {list(df.columns)}){_sep_hint(df.columns)}")
-    d = pd.DataFrame({'fname': df[fn_col].astype(str).str.strip(), 'label': df[label_col]})
-    _check_inside(d.fname, img_dir)
-    lab = d.label.astype('string').str.strip()
-    empty = d[lab.isna() | (lab == '')]
-    d = d.drop(empty.index).assign(label=lab[~(lab.isna() | (lab == ''))].astype(str))
-    dup = d[d.duplicated('fname', keep=False)]
-    conflicts = dup.groupby('fname').label.nunique()
-    conflicts = conflicts[conflicts > 1]
-    d = d.drop_duplicates(['fname', 'label'])
-    exists = d.fname.map(lambda f: (img_dir/f).is_file())
-    missing, d = d[~exists], d[exists]
-    listed = {str((img_dir/f).resolve()) for f in df[fn_col].astype(str).str.strip()}
-    unlisted = [f for f in _walk_files(img_dir) if f.suffix.lower() in IMAGE_EXTS and str(f.resolve()) not in listed]
-    n_dup = int(len(dup) - dup.fname.nunique() - sum(conflicts - 1)) if len(dup) else 0
-    rep = dict(rows=len(df), missing_files=missing.fname.tolist(),
-               unlisted_files=[str(f.relative_to(img_dir)) for f in unlisted],
-               empty_labels=len(empty), exact_duplicate_rows=n_dup, conflicting=conflicts.index.tolist(),
-               conflict_examples={f: sorted(dup[dup.fname == f].label.unique()) for f in conflicts.index[:3]})
-    return d.reset_index(drop=True), rep
-
-# %% ../nbs/00_data.ipynb #e5f6a7b8
-def _read_labels_csv(fn, sep:str|None, needed) -> tuple:
-    "Read a labels CSV; `sep=None` picks ',', ';' or tab, whichever header holds the `needed` columns."
-    fn = _check_root(Path(fn).parent)/Path(fn).name
-    if not fn.is_file(): raise FileNotFoundError(f"CSV file not found: {fn.absolute()}")
-    if sep is not None: return pd.read_csv(fn, sep=sep), ''
-    with open(fn, newline='', encoding='utf-8-sig') as f: head = f.readline()
-    for s in (',', ';', '\t'):
-        cols = [c.strip() for c in next(csv_module.reader([head], delimiter=s), [])]
-        if set(needed) <= set(cols):
-            return pd.read_csv(fn, sep=s, encoding='utf-8-sig'), ('' if s == ',' else f"read as a {s!r}-separated file")
-    return pd.read_csv(fn, encoding='utf-8-sig'), ''
-
-_TRUE, _FALSE = {'true', '1', '1.0', 'yes', 'valid'}, {'false', '0', '0.0', 'no', 'train'}
-
-def _parse_valid(col:pd.Series, name:str, fnames:pd.Series) -> pd.Series:
-    "A validation column parsed strictly: True/False, 1/0, yes/no, valid/train (any case); blanks and others refused."
-    s = col.map(lambda v: '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip().lower())
-    blank = s[s == '']
-    if len(blank): raise ValueError(f"valid_col {name!r} is blank in {len(blank)} row(s): "
-                                    + ', '.join(f"row {i} ({fnames[i]!r})" for i in blank.index[:5])
-                                    + "; write True/False, 1/0, yes/no or valid/train in every row")
-    bad = s[~s.isin(_TRUE | _FALSE)]
-    if len(bad): raise ValueError(f"valid_col {name!r} has values that are not booleans: "
-                                  f"{list(dict.fromkeys(col[bad.index].map(str)))[:5]} (first in row {bad.index[0]}); "
-                                  "use True/False, 1/0, yes/no or valid/train")
-    return s.isin(_TRUE)
-
-# %% ../nbs/00_data.ipynb #e5f6a7b9
-def _csv_rows(csv, img_dir, fn_col, label_col, label_delim, needed, sep, on_missing, on_conflict) -> tuple:
-    "Read and reconcile a labels CSV: (the CSV, its usable rows, the image folder, the report, warnings)."
-    df, sep_note = (csv, '') if isinstance(csv, pd.DataFrame) else _read_labels_csv(csv, sep, needed)
-    if img_dir is None:
-        if isinstance(csv, pd.DataFrame): raise ValueError("img_dir is required when `csv` is a DataFrame")
-        img_dir = Path(csv).parent
-    img_dir = _check_root(img_dir)
-    rows, rec = reconcile_csv(df, img_dir, fn_col, label_col, label_delim)
-    miss, unl, conf = rec['missing_files'], rec['unlisted_files'], rec['conflicting']
-    if conf:
-        msg = (f"{len(conf)} files are listed with different labels, e.g. "
-               + '; '.join(f"{f}: {ls}" for f, ls in rec['conflict_examples'].items()))
-        if on_conflict == 'raise': raise ValueError(msg + " (pass on_conflict='skip' to drop them)")
-        rows = rows[~rows.fname.isin(conf)]
-    if miss and on_missing == 'raise':
-        raise FileNotFoundError(f"{len(miss)} CSV rows have no file in {img_dir.absolute()}, e.g. {miss[0]}")
-    rows = rows.reset_index(drop=True)
-    if len(rows) == 0: raise ValueError(f"no CSV row matches an image in {img_dir.absolute()}")
-    warns = [sep_note] if sep_note else []
-    if miss: warns.append(f"{len(miss)} CSV rows have no file (skipped), e.g. {miss[0]}")
-    if unl: warns.append(f"{len(unl)} images in the folder are not in the CSV, e.g. {unl[0]}")
-    if rec['empty_labels']: warns.append(f"{rec['empty_labels']} CSV rows have an empty label (skipped)")
-    if rec['exact_duplicate_rows']: warns.append(f"{rec['exact_duplicate_rows']} duplicate CSV rows collapsed")
-    if conf: warns.append(f"{len(conf)} files with conflicting labels dropped")
-    return df, rows, img_dir, rec, warns
-
-def _csv_counts(labels_each, is_valid, vocab, n_rows, valid_pct) -> pd.DataFrame:
-    "Train/valid counts per label; refuse an empty validation set or a label only in valid."
-    cnt = pd.DataFrame([(x, v) for ls, v in zip(labels_each, is_valid) for x in ls], columns=['label', 'is_valid'])
-    counts = pd.crosstab(cnt.label, cnt.is_valid).reindex(index=vocab, columns=[False, True], fill_value=0)
-    counts.columns, counts.index.name = ['train', 'valid'], 'class'
-    if counts['valid'].sum() == 0:
-        raise ValueError(f"too few images for a validation split ({n_rows} usable rows, valid_pct={valid_pct})")
-    only = [c for c in vocab if counts.loc[c, 'train'] == 0]
-    if only: raise ValueError(f"class {only[0]!r} appears only in validation rows ({counts.loc[only[0], 'valid']}), "
-                              f"none in train: the model could never learn it (classes only in valid: {only})")
-    return counts
-
-# %% ../nbs/00_data.ipynb #a5e77e48
-def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label column
-            img_dir=None, # folder the file names are relative to (default: the CSV's folder)
-            fn_col='fname', label_col='label', # column names
-            label_delim:str|None=None, # e.g. ' ' for multi-label rows like "beach people"
-            valid_col:str|None=None, # split column (True/False, 1/0, yes/no, valid/train); else a saved split
-            sep:str|None=None, # CSV separator; default: ',', ';' or tab, whichever header has the columns
-            on_missing:str='skip', # rows whose file is missing: 'skip' (report) or 'raise'
-            on_conflict:str='raise', # files listed with different labels: 'raise' or 'skip' (drop them)
-            size:int|tuple|None=None, # as in `folder_dls`: default the most common image side (reported)
-            bs:int=64, valid_pct:float=0.2, seed:int=42, # as in `folder_dls`
-            policy=None, item_tfms=None, batch_tfms=None, num_workers:int=0, normalize:bool=True, # as in `folder_dls`
-            on_bad:str='skip', split_file=None, verbose:bool=True, # as in `folder_dls`
-            **kwargs, # passed to `DataBlock.dataloaders`
-           ) -> DataLoaders:
-    "Validated fastai `DataLoaders` from a labels CSV, with a reconciliation report and a saved split."
-    _check_positive(bs, 'bs'); _check_positive(size, 'size', allow_none=True, pair=True)
-    needed = [fn_col, label_col] + ([valid_col] if valid_col is not None else [])
-    df, rows, img_dir, rec, warns = _csv_rows(csv, img_dir, fn_col, label_col, label_delim, needed, sep,
-                                              on_missing, on_conflict)
-    items, skipped = _keep_scanned(pd.DataFrame({'path': [img_dir/f for f in rows.fname], 'label': rows.label,
-                                                 'fname': rows.fname}), on_bad)
-    labels_each = items.label.map(lambda l: l.split(label_delim) if label_delim else [l])
-    vocab = sorted({x for ls in labels_each for x in ls if x})
-    _check_class_names(vocab, 'the CSV labels')
-    sf = None
-    if valid_col is not None:
-        if valid_col not in df.columns:
-            raise _MissingColumn(f"valid_col {valid_col!r} not in the CSV (columns: {list(df.columns)})"
-                                 + _sep_hint(df.columns))
-        fnames = df[fn_col].astype(str).str.strip()
-        vmap = dict(zip(fnames, _parse_valid(df[valid_col], valid_col, fnames)))
-        items['is_valid'] = items.fname.map(vmap).astype(bool)
-    else:
-        if split_file: sf = Path(split_file)
-        elif isinstance(csv, pd.DataFrame) or not _is_writable(Path(csv).parent): sf = _split_file_for(img_dir)
-        else: sf = Path(csv).with_suffix('.split.csv')
-        strat = labels_each.map(lambda ls: ls[0] if ls else '')
-        items['is_valid'], notes = saved_split(items.fname, strat, sf, valid_pct, seed); warns += notes
-    counts = _csv_counts(labels_each, items.is_valid, vocab, len(items), valid_pct)
-    report = DataReport(img_dir, 'csv', counts, skipped, warns, sf, rec)
-    return _build_dls(items.drop(columns='fname'), vocab, report, size, bs, policy, item_tfms, batch_tfms,
-                      num_workers, normalize, verbose, label_delim=label_delim, **kwargs)
