@@ -306,6 +306,7 @@ class _Resize(Resize):
     "fastai's `Resize`, skipped for an image already at the target size (its crop and resize would only copy it)."
     def encodes(self, x:Image.Image|TensorBBox|TensorPoint):
         return x if isinstance(x, Image.Image) and x.size == tuple(self.size) else Resize.encodes(self, x)
+_Resize.__name__ = 'Resize'   # reads as fastai's `Resize` in reprs and logs; pickled by its own (qualified) name
 
 def _build_dls(items, vocab, report, size, bs, policy, item_tfms, batch_tfms, num_workers, normalize, verbose,
                label_delim=None, **kwargs):
