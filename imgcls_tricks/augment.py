@@ -90,7 +90,8 @@ def to_dict(self:AugPolicy) -> dict:
     return {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, 'summary': self.describe()}
 
 @patch(cls_method=True)
-def from_dict(cls:AugPolicy, d:dict):
+def from_dict(cls:AugPolicy, d:dict, # the output of `to_dict`
+             ):
     "Rebuild a policy from `to_dict`'s output (the `summary` is ignored)."
     return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
 

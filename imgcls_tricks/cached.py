@@ -79,9 +79,12 @@ class _CachedImage(Transform):
 
 class CachedDL(TfmdDL):
     "A fastai `TfmdDL` whose batches are sliced from a decoded uint8 tensor; set `size` to get smaller batches."
-    def __init__(self, dataset=None, cache:tuple|None=None, size:int|tuple|None=None, **kwargs):
+    def __init__(self, dataset=None, # the fastai `Datasets` (subset) the cache was built from
+                 cache:tuple|None=None, # (images N×3×H×W uint8, labels N) in the dataset's order; None: decode items
+                 size:int|tuple|None=None, # deliver batches at this size (resized from the cache); None: as stored
+                 **kwargs): # passed to `TfmdDL`
         super().__init__(dataset, **kwargs)
-        self.cache, self.size = cache, size    # cache: (images N×3×H×W uint8, labels N), in the dataset's order
+        self.cache, self.size = cache, size
     def new(self, dataset=None, cls=None, **kwargs):
         res = super().new(dataset, cls, **kwargs)
         res.cache = self.cache if dataset is None or dataset is self.dataset else None   # other items: decoded

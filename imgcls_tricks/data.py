@@ -141,7 +141,8 @@ def _hash_valid(rel:str, valid_pct:float, seed:int) -> bool:
 def saved_split(rels, # item paths relative to the root (the keys of the split)
                 labels, # label of each item (for stratification)
                 split_file:Path, # CSV where the split is kept
-                valid_pct:float=0.2, seed:int=42,
+                valid_pct:float=0.2, # validation fraction of a new split
+                seed:int=42, # seed of a new split and of the hash that places new files
                ) -> tuple: # (is_valid mask, list of notes)
     "Load the split from `split_file`, or make a stratified one and save it; new items get a stable hash-based split."
     rels = [str(r) for r in rels]; notes = []

@@ -34,7 +34,8 @@ def _to_rgb(im:Image.Image) -> Image.Image:
     out.load()
     return out
 
-def open_rgb(fn) -> Image.Image:
+def open_rgb(fn, # path of an image file
+            ) -> Image.Image:
     "Open any image file as 8-bit RGB: EXIF orientation applied, 16-bit scaled (not clipped), alpha on white."
     with Image.open(fn) as im: return _to_rgb(im)
 
