@@ -435,7 +435,8 @@ def _folder_items(root:Path) -> tuple:
     splits = dirs(root) if any(d.name.lower() == 'train' for d in dirs(root)) else [root]
     items, labels = [], []
     for c in (c for s in splits for c in dirs(s)):
-        fs = [f for f in _walk_files(c) if f.suffix.lower() in IMAGE_EXTS]
+        fs = sorted(f for f in c.rglob('*') if f.is_file() and f.suffix.lower() in IMAGE_EXTS
+                    and not any(q.startswith('.') for q in f.relative_to(c).parts))
         items += fs; labels += [unicodedata.normalize('NFC', c.name)] * len(fs)
     if not items: raise ValueError(f"no images in class folders under {root} (expected <class>/<img> or train|valid/<class>/<img>)")
     scan = scan_images(items); ok = scan.status.isin(['ok', 'warn']).to_numpy()
