@@ -28,6 +28,23 @@ def _count_arg(s:str) -> int:
     if v < 1: raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
     return v
 
+def _frac_arg(s:str) -> float:
+    try: v = float(s)
+    except ValueError: v = -1
+    if not 0 < v < 1: raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {s!r}")
+    return v
+
+def _alpha_arg(s:str) -> float:
+    try: v = float(s)
+    except ValueError: v = -1
+    if not v >= 0: raise argparse.ArgumentTypeError(f"expected a number >= 0, got {s!r}")
+    return v
+
+def _folds_arg(s:str) -> int:
+    v = _count_arg(s)
+    if v < 2: raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {s!r}")
+    return v
+
 def _warn_line(message, category, filename, lineno, file=None, line=None):
     "Show a library warning to a command-line user as one line, without the source line."
     print(f"imgcls-tricks: warning: {' '.join(str(message).split())}", file=sys.stderr)
@@ -39,6 +56,14 @@ def _one_line(e:BaseException) -> str:
 
 # %% ../nbs/10a_cli.ipynb #39425b8e
 _TTA_SETS = ('auto', 'flip', '5crop', '10crop', 'random')   # test-time augmentation sets (lesson 06)
+_SCHEDULES = ('one-cycle', 'sgdr', 'step')   # LR schedules (lesson 03)
+_RUN_FILES = ('metrics.json', 'valid_preds.npz', 'model.pkl')   # what `report` draws a run's page from
+_CLEAN_FILES = ('candidates.csv', 'review.html', 'decisions.csv')   # what `clean` writes
+
+def _model_args(a):
+    a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
+    a('--size', type=_count_arg, default=None, help="image side in pixels (default: the dataset's own)")
+    a('--arch', default='simple_cnn', help='simple_cnn or a model-zoo name such as resnet18')
 
 def _data_args(a, out:str):
     "The options every command that reads a dataset shares."
@@ -46,9 +71,7 @@ def _data_args(a, out:str):
     a('--csv', default=None, help='labels CSV (columns fname,label) instead of class folders')
     a('--img-dir', default=None, help="folder the CSV's file names are relative to (default: the CSV's folder)")
     a('--out', default=out, help=f'output folder (default: ./{out})')
-    a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
-    a('--size', type=_count_arg, default=None, help="image side in pixels (default: the dataset's own)")
-    a('--arch', default='simple_cnn', help='simple_cnn or a model-zoo name such as resnet18')
+    _model_args(a)
     a('--pretrained', action='store_true',
       help="start from ImageNet weights (cached or downloaded) and train as fastai's fine_tune")
     a('--seed', type=int, default=42, help='seeds the split, the weights and the batches (default: 42)')
@@ -67,11 +90,21 @@ def _parser():
     sub = p.add_subparsers(dest='cmd', required=True)
     a = sub.add_parser('train', help='train a classifier and write model.pkl, metrics.json, report.html').add_argument
     _data_args(a, 'imgcls_run')
-    a('--epochs', type=_count_arg, default=5, help='epochs of one-cycle (default: 5)')
+    a('--epochs', type=_count_arg, default=5, help='epochs of the schedule (default: 5)')
     a('--lr', type=_lr_arg, default=None,
       help="peak LR, or 'auto' for find_lr's recommendation (default: 1e-2; 2e-3 with --pretrained)")
     a('--no-flip', action='store_true', help='mirrored images change the label: no flip augmentation')
-    a('--mixup', action='store_true', help='train with MixCut (mixup/CutMix)')
+    a('--schedule', choices=_SCHEDULES, default=None, help='LR schedule: one-cycle (default); sgdr, warm restarts every '
+      "epoch (every EPOCHS/N with --snapshots N); step, the LR x0.1 after each third of the epochs")
+    a('--snapshots', type=_count_arg, default=None, metavar='N', help='SGDR with N cycles (EPOCHS a multiple of N): '
+      "each cycle's end saved in OUT/models, and the accuracy of their mean ensemble reported")
+    a('--mixup', action='store_true', help='train with MixCut: MixUp or CutMix on each batch')
+    a('--mixup-alpha', type=_alpha_arg, default=None, metavar='A',
+      help='MixUp strength, lambda ~ Beta(A, A) (default: 0.4; 0: CutMix only); implies --mixup')
+    a('--cutmix-alpha', type=_alpha_arg, default=None, metavar='A',
+      help='CutMix strength (default: 1.0; 0: MixUp only); implies --mixup')
+    a('--progressive', type=_frac_arg, default=None, metavar='FRAC',
+      help='progressive resizing: train from FRAC of the image side (e.g. 0.5) up to full size at 75%% of training')
     a('--tta', choices=_TTA_SETS, default=None, help='also measure test-time augmentation on validation')
     _common_args(a)
     a = sub.add_parser('find-lr', help='LR range test on a dataset: writes lr_find.png and lr_find.json').add_argument
@@ -84,6 +117,23 @@ def _parser():
     a('--out', default='predictions.csv', help='CSV to write (default: ./predictions.csv; an existing file is replaced)')
     a('--tta', choices=_TTA_SETS[1:], default=None, help='average over test-time augmentation views')
     a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
+    _common_args(a)
+    a = sub.add_parser('clean', help='find label issues and duplicates: writes candidates.csv and a review sheet; '
+                       '--apply a filled-in decisions.csv').add_argument
+    a('path', help='dataset folder: <class>/<img> or train|valid/<class>/<img>')
+    a('--out', default='clean', help='output folder, outside the dataset (default: ./clean); its files are never replaced')
+    a('--folds', type=_folds_arg, default=3, help='out-of-fold models (default: 3)')
+    a('--epochs', type=_count_arg, default=2, help='one-cycle epochs of each fold model (default: 2)')
+    _model_args(a)
+    a('--seed', type=int, default=42, help='seeds the folds and the models (default: 42)')
+    a('--apply', metavar='DECISIONS_CSV', default=None,
+      help='instead: the plan of a filled-in decisions CSV (a dry run: nothing changes)')
+    a('--yes', action='store_true', help='with --apply: carry the plan out (relabel = move, delete = quarantine)')
+    a('--undo', action='store_true', help='instead: put back every file of the last applied batch')
+    a('--force', action='store_true', help='with --apply --yes: pass the guard rails (a class emptied, >20%% quarantined)')
+    _common_args(a)
+    a = sub.add_parser('report', help="draw a finished run's report.html again from its saved files").add_argument
+    a('run_dir', help='a folder written by train, e.g. imgcls_run')
     _common_args(a)
     return p
 
@@ -98,22 +148,37 @@ def _check_inputs(args):
     if getattr(args, 'path', None) is not None and getattr(args, 'csv', None) is not None:
         raise ValueError('give either PATH or --csv, not both')
     for what, p in (('dataset folder', getattr(args, 'path', None)), ('CSV file', getattr(args, 'csv', None)),
-                    ('model', getattr(args, 'model', None))):
+                    ('model', getattr(args, 'model', None)), ('decisions CSV', getattr(args, 'apply', None)),
+                    ('run folder', getattr(args, 'run_dir', None))):
         if p is not None and not Path(p).expanduser().exists(): raise FileNotFoundError(f'{what} not found: {Path(p).absolute()}')
+    if args.cmd == 'report':
+        gone = [f for f in _RUN_FILES if not (Path(args.run_dir)/f).is_file()]
+        run = Path(args.run_dir).absolute()
+        if gone: raise FileNotFoundError(f"{run} is not a finished run of train: {gone[0]} is missing")
+    if args.cmd == 'clean':
+        if args.apply and args.undo: raise ValueError('give --apply DECISIONS_CSV or --undo, not both')
+        if (args.yes or args.force) and not args.apply: raise ValueError('--yes and --force go with --apply DECISIONS_CSV')
 
 def _train(args) -> int:
     from imgcls_tricks.job import train   # fastai loads here, not for --help or a usage error
     from imgcls_tricks.data import AugPolicy
     m = train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr, bs=args.bs,
               size=args.size, arch=args.arch, pretrained=args.pretrained, policy=AugPolicy(hflip=False) if args.no_flip else None,
-              mixup=args.mixup, tta=args.tta, seed=args.seed, progress=not args.quiet, threads=args.threads)
+              mixup=args.mixup or args.mixup_alpha is not None or args.cutmix_alpha is not None,
+              mixup_alpha=0.4 if args.mixup_alpha is None else args.mixup_alpha,
+              cutmix_alpha=1. if args.cutmix_alpha is None else args.cutmix_alpha, progressive=args.progressive,
+              schedule=args.schedule, snapshots=args.snapshots, tta=args.tta, seed=args.seed, progress=not args.quiet,
+              threads=args.threads)
     if not args.quiet:
         print(f"augmentation: {m['augmentation']}")
+        e = m.get('ensemble')
+        if e: print(f"snapshot ensemble of {e['members']}: accuracy {e['accuracy']:.4f} (final model {e['single']:.4f})")
         if 'tta' in m: print(f"TTA {m['tta']['tfms']}: accuracy {m['tta']['accuracy']:.4f} (gain {m['tta']['gain']:+.4f})")
         d = m['diagnosis']
         if d.get('problem'): print(f"curves: {d['problem']} - {d['evidence']}; first step: {d['first_step']}")
         for h in d.get('hints', []): print(f"curves: worth a look: {h}")
     files = ', '.join(str(Path(args.out)/f) for f in ('model.pkl', 'metrics.json', 'report.html'))
+    if not args.quiet: print(f"schedule: {m['schedule']}")
     print(f"valid accuracy {m['accuracy']:.4f} after {m['epochs']} epochs ({m['seconds']} s); wrote {files}")
     if m['stopped']: print(f"imgcls-tricks: training stopped: {m['stopped']['message']}", file=sys.stderr); return 3
     return 0
@@ -136,7 +201,35 @@ def _predict(args) -> int:
     print(f"{len(df)} images predicted{' with TTA ' + args.tta if args.tta else ''}; wrote {args.out}")
     return 0
 
-_COMMANDS = {'train': _train, 'find-lr': _find_lr, 'predict': _predict}
+def _clean(args) -> int:
+    from imgcls_tricks.job import clean_run, apply_run
+    if args.undo: print(f"undone: every file of batch {apply_run(args.path, undo=True)} is back where it was"); return 0
+    if args.apply: return _apply(args, apply_run(args.path, args.apply, yes=args.yes, force=args.force))
+    r = clean_run(args.path, out=args.out, folds=args.folds, epochs=args.epochs, size=args.size, bs=args.bs,
+                  arch=args.arch, seed=args.seed, progress=not args.quiet)
+    found = ', '.join(f'{n} {k}' for k, n in r['counts'].items()) or 'no candidates'
+    print(f"{r['n_images']} images, {len(r['classes'])} classes: {found}; wrote "
+          + ', '.join(str(Path(args.out)/f) for f in _CLEAN_FILES))
+    return 0
+
+_OP_NAMES = {'delete': 'quarantine', 'relabel': 'relabel', 'skip': 'skip'}   # a delete moves into the dot-folder
+
+def _apply(args, plan) -> int:
+    if not args.quiet:
+        for r in plan.itertuples():
+            to, note = f' -> {r.dst}' if r.dst else '', f' ({r.note})' if r.note else ''
+            print(f"{_OP_NAMES.get(r.op, r.op)}: {r.src}{to}{note}")
+    n = plan[plan.op != 'skip'].op.map(lambda o: _OP_NAMES.get(o, o)).value_counts()
+    what = ', '.join(f'{n[k]} {k}' for k in sorted(n.index)) or 'nothing to do'
+    print(f"applied: {what}; `--undo` puts it back" if args.yes else f"dry run, nothing changed: {what}; add --yes to apply")
+    return 0
+
+def _report(args) -> int:
+    from imgcls_tricks.job import render_report
+    print(f"wrote {Path(args.run_dir)/render_report(args.run_dir).name}")
+    return 0
+
+_COMMANDS = {'train': _train, 'find-lr': _find_lr, 'predict': _predict, 'clean': _clean, 'report': _report}
 
 def main(argv=None):
     "Entry point of the `imgcls-tricks` command; returns the exit status (0 ok, 2 bad input, 3 training diverged)."

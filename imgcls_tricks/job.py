@@ -6,7 +6,7 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/job.html.md"""
 
 # %% ../nbs/10_job.ipynb #cad4dfed
 from __future__ import annotations
-import base64, contextlib, html, io, json, platform, sys, time, warnings
+import base64, contextlib, html, io, json, platform, sys, tempfile, time, unicodedata, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import *
@@ -21,11 +21,15 @@ from .diagnose.curves import Diagnosis   # also patches `Learner.diagnose` (less
 from .diagnose.learning import NonFiniteGuard
 from .callback.lr_find import LRFindResult   # `Learner.find_lr` (lesson 02)
 from .callback.mixup import MixCut
+from .callback.schedule import SnapshotSaver   # also `fit_warm_restarts`, `fit_step` (lesson 03)
+from .callback.progresize import ProgressiveResize
 from .tta import tta_preds, choose_tta, _check_tfms
-from .cli import _TTA_SETS
+from .cli import _TTA_SETS, _SCHEDULES, _RUN_FILES, _CLEAN_FILES
+import imgcls_tricks as _pkg   # names of moving modules (clean, ensembles) are looked up at call time
 
 # %% auto #0
-__all__ = ['training_metrics', 'recorder_history', 'write_report', 'PlainEpochTable', 'train', 'predict_files', 'find_lr_run']
+__all__ = ['training_metrics', 'recorder_history', 'write_report', 'PlainEpochTable', 'train', 'render_report', 'predict_files',
+           'find_lr_run', 'clean_run', 'apply_run']
 
 # %% ../nbs/10_job.ipynb #c2081415
 def training_metrics(learn:Learner, # a trained learner
@@ -83,8 +87,16 @@ def _context_rows(m:dict) -> list:
             ('images', f"{m.get('n_train')} train, {m.get('n_valid')} valid"), ('model', m.get('arch')),
             ('schedule', m.get('schedule')), ('learning rate', lr), ('batch size', m.get('bs')),
             ('image size', m.get('size')), ('augmentation', m.get('augmentation')),
-            ('mixup', 'MixCut' if m.get('mixup') else 'off'), ('seed', m.get('seed'))]
+            ('mixup', _mix_text(m)), ('progressive resizing', _prog_text(m)), ('seed', m.get('seed'))]
     return rows + [(k, v) for k, v in ctx.items()]
+
+def _mix_text(m:dict) -> str:
+    mc = m.get('mixcut') or {}
+    return 'off' if not m.get('mixup') else 'MixCut(' + ', '.join(f'{k}={v}' for k, v in mc.items()) + ')'
+
+def _prog_text(m:dict) -> str:
+    p = m.get('progressive')
+    return 'off' if not p else f"ProgressiveResize: {p['start']} → {p['end']} px, full size from 75 % of training"
 
 def _summary_lines(m:dict) -> list:
     "HTML paragraphs for a stopped run, the curve diagnosis (lesson 08a) and TTA (lesson 06)."
@@ -99,6 +111,9 @@ def _summary_lines(m:dict) -> list:
     t = m.get('tta')
     if t: out.append(f"<p>TTA <b>{e(t['tfms'])}</b>: accuracy {t['accuracy']:.4f} vs plain {t['plain']:.4f} "
                      f"({t['gain']:+.4f}){'; ' + e(t['note']) if t.get('note') else ''}</p>")
+    s = m.get('ensemble')
+    if s: out.append(f"<p>Snapshot ensemble of {s['members']} SGDR cycle ends: accuracy {s['accuracy']:.4f} "
+                     f"vs the final model {s['single']:.4f} ({s['gain']:+.4f})</p>")
     return out
 
 # %% ../nbs/10_job.ipynb #2b344cc1
@@ -115,7 +130,8 @@ def write_report(learn:Learner, # a trained learner
                  metrics:dict, # from `training_metrics`, plus the run's settings
                  history:dict, # from `recorder_history`
                  preds:tuple|None=None, # `(probs, targs)` on `learn.dls.valid`, if already computed
-                 lr_find=None, # the `LRFindResult` when the LR came from `find_lr`
+                 lr_find=None, # the `LRFindResult` when the LR came from `find_lr` (saved as `lr_find.png`)
+                 dl=None, # the loader `preds` came from; default `learn.dls.valid`; None with no `learn`: no image grid
                 ) -> Path:
     "Write a self-contained `report.html`: the run's context, curves, schedule, epochs, confusion, per-class table, errors."
     out, vocab, m = Path(out), metrics['classes'], metrics
@@ -128,16 +144,22 @@ def write_report(learn:Learner, # a trained learner
     body += ["<h2>Run</h2>", _table(_context_rows(m), header=False)]
     body += ["<h2>Learning curves and schedule</h2>", img(_curves_fig(history))]
     if lr_find is not None:
-        ax = lr_find.plot(figsize=(5, 3)); body += ["<h2>Learning-rate finder</h2>", img(ax.figure)]
+        ax = lr_find.plot(figsize=(5, 3)); ax.figure.savefig(out/'lr_find.png', dpi=96, bbox_inches='tight')
+        plt.close(ax.figure)
+    if 'lr_find' in m and (out/'lr_find.png').is_file():
+        b64 = base64.b64encode((out/'lr_find.png').read_bytes()).decode()
+        body += ["<h2>Learning-rate finder</h2>", f"<img src='data:image/png;base64,{b64}'/>"]
     if m['history']: body += ["<h2>Epochs</h2>", _table([{'epoch': i, **e} for i, e in enumerate(m['history'])])]
     body += ["<h2>Confusion matrix (rows: actual, columns: predicted)</h2>",
              img(plot_class_confusion(probs, targs, vocab, figsize=(side, side)))]
     if m.get('most_confused'): body += ["<h2>Most confused pairs</h2>", _table(m['most_confused'])]
     pc = m['per_class'] + [{'class': k, **v} for k, v in m['averages'].items()]
     body += ["<h2>Per-class metrics</h2>", _table(pc)]
-    errs = show_predictions(probs, targs, learn.dls.valid, vocab, max_n=12, ncols=6, figsize=(10, 4.6))
-    for ax in errs.axes: ax.title.set_fontsize(11)   # readable at the page's width, like `plot_top_losses`
-    body += ["<h2>Most confident predictions, mistakes first (red): actual/predicted (probability)</h2>", img(errs)]
+    dl = dl if dl is not None or learn is None else learn.dls.valid
+    if dl is not None:
+        errs = show_predictions(probs, targs, dl, vocab, max_n=12, ncols=6, figsize=(10, 4.6))
+        for ax in errs.axes: ax.title.set_fontsize(11)   # readable at the page's width, like `plot_top_losses`
+        body += ["<h2>Most confident predictions, mistakes first (red): actual/predicted (probability)</h2>", img(errs)]
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>imgcls-tricks report</title><style>{_CSS}</style>"
             "</head><body>" + '\n'.join(body) + "</body></html>")
     (out/'report.html').write_text(page, encoding='utf-8')
@@ -161,17 +183,34 @@ def _progress(learn, progress):
     if progress: stack.enter_context(learn.added_cbs(PlainEpochTable()))
     return stack
 
-def _fit(learn, epochs:int, lr:float, pretrained:bool, cbs:list) -> str:
-    "One-cycle from scratch; fastai's `fine_tune` (one frozen epoch, then all layers) from pretrained weights."
-    if not pretrained:
-        learn.fit_one_cycle(epochs, lr, cbs=cbs); return f'fit_one_cycle({epochs}, {lr:.2e})'
+def _lr_text(lr) -> str: return f'slice({lr.start:.2e}, {lr.stop:.2e})' if isinstance(lr, slice) else f'{lr:.2e}'
+
+def _main_fit(learn, schedule:str, epochs:int, lr, cycles:int, cbs:list, **kw) -> str:
+    "The fit with every layer, on the chosen schedule of lesson 03; returns how it was called."
+    if schedule == 'sgdr':
+        learn.fit_warm_restarts(cycles, epochs // cycles, lr_max=lr, cbs=cbs)
+        return f'fit_warm_restarts({cycles}, {epochs // cycles}, lr_max={_lr_text(lr)})'
+    if schedule == 'step':
+        k = max(1, -(-epochs // 3))   # the LR drops tenfold after each third of the epochs
+        learn.fit_step(epochs, lr, step_size=k, gamma=0.1, cbs=cbs)
+        return f'fit_step({epochs}, {_lr_text(lr)}, step_size={k}, gamma=0.1)'
+    learn.fit_one_cycle(epochs, lr, cbs=cbs, **kw)
+    return f'fit_one_cycle({epochs}, {_lr_text(lr)})'
+
+def _fit(learn, epochs:int, lr:float, pretrained:bool, cbs:list, schedule:str='one-cycle', cycles:int=1,
+         main_cbs:list=()) -> str:
+    "The schedule from scratch; from pretrained weights, fastai's `fine_tune`: one frozen epoch, then the schedule."
+    if not pretrained: return _main_fit(learn, schedule, epochs, lr, cycles, list(cbs) + list(main_cbs))
     guard = [c for c in cbs if isinstance(c, NonFiniteGuard)]
     learn.freeze(); learn.fit_one_cycle(1, slice(lr), pct_start=0.99, cbs=cbs)
+    how = f'{schedule} (not reached: training stopped in the frozen epoch)'
     if not (guard and guard[0].report):
-        learn.unfreeze(); learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3, div=5., cbs=cbs)
-    return f'fine_tune({epochs}, base_lr={lr:.2e}): 1 epoch with the body frozen, then {epochs} with all layers'
-
-
+        learn.unfreeze()
+        how = _main_fit(learn, schedule, epochs, slice(lr/200, lr/2), cycles, list(cbs) + list(main_cbs),
+                        pct_start=0.3, div=5.)
+    if schedule == 'one-cycle':
+        return f'fine_tune({epochs}, base_lr={lr:.2e}): 1 epoch with the body frozen, then {epochs} with all layers'
+    return f'1 epoch with the body frozen (fit_one_cycle), then {how} with all layers'
 
 # %% ../nbs/10_job.ipynb #52c8e4b2
 def _make_learner(dls, arch:str, pretrained:bool):
@@ -208,6 +247,31 @@ def _context(threads) -> dict:
                 torch=torch.__version__, torchvision=torchvision.__version__, fastai=fastai.__version__,
                 imgcls_tricks=imgcls_tricks.__version__)
 
+def _check_schedule(schedule, snapshots, epochs) -> tuple:
+    "(schedule, SGDR cycles): `snapshots` means SGDR with that many equal cycles; plain SGDR restarts every epoch."
+    schedule = schedule or ('sgdr' if snapshots else 'one-cycle')
+    if schedule not in _SCHEDULES: raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
+    if snapshots is None: return schedule, epochs
+    if schedule != 'sgdr':
+        raise ValueError(f"snapshots are the ends of SGDR cycles: use them with schedule 'sgdr', not {schedule!r}")
+    if not (isinstance(snapshots, int) and snapshots >= 2):
+        raise ValueError(f"snapshots must be an integer >= 2, got {snapshots!r}")
+    if epochs % snapshots:
+        raise ValueError(f"epochs ({epochs}) must be a multiple of snapshots ({snapshots}): every cycle is as long")
+    return schedule, snapshots
+
+def _snapshot_ensemble(learn, paths, acc:float) -> dict:
+    "Accuracy of the mean of the snapshots' validation probabilities (lesson 06) beside the final model's."
+    probs, y = _pkg.checkpoint_preds(learn, list(paths))
+    a = float((_pkg.ensemble_preds(probs).argmax(1) == y).float().mean())
+    return dict(members=len(probs), accuracy=a, single=acc, gain=a - acc,
+                files=[f'models/{Path(p).name}' for p in paths])
+
+def _valid_files(dl) -> list:
+    "The validation images' absolute paths, in the loader's order (folder items, or a CSV's `path` column)."
+    items = dl.items
+    return [str(Path(f).absolute()) for f in (items['path'] if isinstance(items, pd.DataFrame) else items)]
+
 def _dls(path, csv, img_dir, size, bs, seed, policy, verbose):
     "The checked dataloaders (lesson 00): a CSV, a folder, or the embedded digits with their no-flip policy."
     if csv is not None: return csv_dls(csv, img_dir=img_dir, size=size, bs=bs, seed=seed, policy=policy, verbose=verbose)
@@ -219,21 +283,30 @@ def train(path=None, # image folder; None = the embedded digits
           csv=None, # labels CSV instead of class folders
           img_dir=None, # folder the CSV's file names are relative to
           out='imgcls_run', # output folder, relative to the working directory (created; same-named files replaced)
-          epochs:int=5, # epochs of one-cycle (after one frozen epoch when `pretrained`)
+          epochs:int=5, # epochs of the schedule (after one frozen epoch when `pretrained`)
           lr:float|str|None=None, # peak LR, 'auto' for `Learner.find_lr`'s pick; default 1e-2 (2e-3 pretrained)
           bs:int=64, # batch size
           size:int|None=None, # image side in pixels; default: the dataset's own
           arch:str='simple_cnn', # `simple_cnn` or a model-zoo name (lesson 01)
           pretrained:bool=False, # ImageNet weights, trained as fastai's `fine_tune`
           policy:AugPolicy|None=None, # augmentation; default: digits policy for the embedded data, else `AugPolicy()`
-          mixup:bool=False, # train with `MixCut()`
+          schedule:str|None=None, # 'one-cycle' (default), 'sgdr' (warm restarts) or 'step' (LR ×0.1 after each third)
+          snapshots:int|None=None, # SGDR with this many cycles; each cycle's end is saved and the mean of them measured
+          mixup:bool=False, # train with `MixCut` (mixup and CutMix, lesson 04)
+          mixup_alpha:float=0.4, # MixCut's MixUp strength, λ ~ Beta(α, α); 0 = CutMix only
+          cutmix_alpha:float=1., # MixCut's CutMix strength; 0 = MixUp only
+          progressive:float|None=None, # progressive resizing (lesson 05): start at this fraction of the image side
           tta:str|None=None, # also measure TTA: one of 'auto', 'flip', '5crop', '10crop', 'random'
           seed:int=42, # seeds the split, the weights and the batches
           progress:bool=True, # epoch table (bars in a terminal or notebook, plain lines otherwise)
           threads:int|None=None, # torch CPU threads; None leaves torch's setting
          ) -> dict:
-    "Train on a folder / CSV / the embedded digits and write `model.pkl`, `metrics.json` and `report.html` to `out`."
+    "Train on a folder / CSV / the embedded digits; write `model.pkl`, `metrics.json`, `valid_preds.npz`, `report.html` to `out`."
     if tta is not None and tta not in _TTA_SETS: raise ValueError(f"tta must be one of {_TTA_SETS}, got {tta!r}")
+    schedule, cycles = _check_schedule(schedule, snapshots, epochs)
+    mix = MixCut(mixup_alpha, cutmix_alpha) if mixup else None   # bad strengths are refused before the data loads
+    if progressive is not None and not 0 < progressive < 1:
+        raise ValueError(f"progressive is the starting fraction of the image side, in (0, 1); got {progressive!r}")
     lr = lr if lr is not None else (2e-3 if pretrained else 1e-2)
     if not (lr == 'auto' or isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"lr must be a positive number or 'auto', got {lr!r}")
@@ -253,23 +326,53 @@ def train(path=None, # image folder; None = the embedded digits
                                 suggestions={k: float(np.median(v)) for k, v in found.suggestions.items()})
         if progress: print(f"find_lr: recommended lr {lr:.2e} ({found.recommend})")
     guard = NonFiniteGuard(warn=False)
-    cbs = [guard] + ([MixCut()] if mixup else [])
+    prog = ProgressiveResize(start_size=progressive) if progressive else None
+    cbs = [guard] + [c for c in (mix, prog) if c is not None]
+    snap = [SnapshotSaver(overwrite=True)] if snapshots else []   # `out/models/snapshot_cycle<i>.pth`
     t0 = time.time()
-    with _progress(learn, progress): schedule = _fit(learn, epochs, lr, pretrained, cbs)
+    with _progress(learn, progress): how = _fit(learn, epochs, lr, pretrained, cbs, schedule, cycles, snap)
     secs = time.time() - t0
     hist = recorder_history(learn)
     diag = _diagnosis(learn) if not guard.report else dict(problem=None, evidence='training stopped early')
     preds = _valid_preds(learn)
     m = training_metrics(learn, secs, hist, preds)
-    m.update(arch=arch, pretrained=pretrained, schedule=schedule, lr=lr, bs=dls.train.bs, size=list(dls.one_batch()[0].shape[-2:]),
+    m.update(arch=arch, pretrained=pretrained, schedule=how, lr=lr, bs=dls.train.bs, size=list(dls.one_batch()[0].shape[-2:]),
              data=str(dls.data_report.root), augmentation=dls.policy.describe(), policy=dls.policy.to_dict(),
              mixup=mixup, seed=seed, stopped=guard.report, diagnosis=diag, context=context, **extra)
+    if mix: m['mixcut'] = dict(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha)
+    if prog: m['progressive'] = dict(fraction=progressive, start=list(prog.sizes(m['size'])[0]), end=m['size'])
+    if snap and not guard.report: m['ensemble'] = _snapshot_ensemble(learn, snap[0].paths, m['accuracy'])
     if tta is not None and not guard.report:
         with learn.no_bar(): m['tta'] = _tta(learn, tta, m['accuracy'], seed)
+    m['curves'] = {k: hist[k] for k in ('losses', 'lrs', 'names')}   # with `history`: the report can be drawn again
     learn.export(out/'model.pkl')
+    np.savez(out/'valid_preds.npz', probs=preds[0].numpy(), targs=preds[1].numpy(),
+             files=np.array(_valid_files(learn.dls.valid)))
     (out/'metrics.json').write_text(json.dumps(m, indent=1))
     write_report(learn, out, m, hist, preds, lr_find=found)
     return m
+
+# %% ../nbs/10_job.ipynb #4f684cfd
+def _load_learner(f):
+    with warnings.catch_warnings():   # fastai reminds that a pickle runs code: this one is the user's own model
+        warnings.filterwarnings('ignore', message='load_learner', category=UserWarning); return load_learner(f)
+
+def render_report(run_dir, # a folder written by `train`
+                 ) -> Path:
+    "Write `report.html` again from a finished run's saved files (`metrics.json`, `valid_preds.npz`, `model.pkl`)."
+    run = Path(run_dir)
+    if not run.is_dir(): raise FileNotFoundError(f"run folder not found: {run.absolute()}")
+    gone = [f for f in _RUN_FILES if not (run/f).is_file()]
+    if gone: raise FileNotFoundError(f"{run.absolute()} is not a finished run of train: {gone[0]} is missing")
+    m = json.loads((run/'metrics.json').read_text())
+    if 'curves' not in m: raise ValueError(f"{run/'metrics.json'} has no curves (an older run): train it again")
+    z = np.load(run/'valid_preds.npz')
+    learn, files = _load_learner(run/'model.pkl'), [Path(f) for f in z['files']]
+    moved = [f for f in files if not f.is_file()]
+    if moved: warnings.warn(f"{len(moved)} validation images are gone (e.g. {moved[0]}): the report has no image grid")
+    dl = None if moved else learn.dls.test_dl(files)
+    return write_report(None if moved else learn, run, m, dict(m['curves'], epochs=m['history']),
+                        (torch.from_numpy(z['probs']), torch.from_numpy(z['targs'])), dl=dl)
 
 # %% ../nbs/10_job.ipynb #5e5481bd
 def _image_files(inputs) -> list:
@@ -324,3 +427,83 @@ def find_lr_run(path=None, # image folder; None = the embedded digits
     (out/'lr_find.json').write_text(json.dumps(dict(recommended=float(found.recommended), method=found.recommend,
                                                     suggestions=sugg, runs=runs, agreement_decades=found.agreement), indent=1))
     return found
+
+# %% ../nbs/10_job.ipynb #63c4aa23
+def _folder_items(root:Path) -> tuple:
+    "(files, labels, sizes differ) under `root/<class>/` or `root/<split>/<class>/` (with a `train` folder)."
+    dirs = lambda p: sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith('.'))
+    splits = dirs(root) if any(d.name.lower() == 'train' for d in dirs(root)) else [root]
+    items, labels = [], []
+    for c in (c for s in splits for c in dirs(s)):
+        fs = sorted(f for f in c.rglob('*') if f.is_file() and f.suffix.lower() in IMAGE_EXTS
+                    and not any(q.startswith('.') for q in f.relative_to(c).parts))
+        items += fs; labels += [unicodedata.normalize('NFC', c.name)] * len(fs)
+    if not items: raise ValueError(f"no images in class folders under {root} (expected <class>/<img> or train|valid/<class>/<img>)")
+    scan = scan_images(items); ok = scan.status.isin(['ok', 'warn']).to_numpy()
+    for r in scan[~ok].itertuples(): warnings.warn(f"skipped {r.path}: {r.reason}")
+    sides = scan[ok].width.astype(str) + 'x' + scan[ok].height.astype(str)
+    return [f for f, o in zip(items, ok) if o], [l for l, o in zip(labels, ok) if o], sides.nunique() > 1
+
+class _NoBars(io.TextIOBase):
+    "Forward printed text without the bar characters fastprogress leaves behind in a plain terminal or pipe."
+    def __init__(self, f): self.f = f
+    def write(self, s:str) -> int: self.f.write(s.replace('█', '').replace('\r', '')); return len(s)
+    def flush(self): self.f.flush()
+
+def _candidates(root:Path, issues:pd.DataFrame, dups:pd.DataFrame) -> pd.DataFrame:
+    "One row per finding: label issues (bucket other than ok) and the second file of each duplicate pair."
+    cols = ['kind', 'path', 'given', 'pred', 'p_pred', 'other', 'reason']
+    rows = [(r.bucket, r.path, r.given, r.pred, r.p_pred, '', r.reason) for r in issues[issues.bucket != 'ok'].itertuples()]
+    rows += [(f'{r.kind} duplicate', r.b, r.label_b, None, np.nan, r.a, f'{r.kind} duplicate of {r.a}'
+              + (' (other split)' if r.cross_split else '') + (f', labelled {r.label_a}' if r.label_conflict else ''))
+             for r in dups.itertuples()]
+    return pd.DataFrame(rows, columns=cols)
+
+# %% ../nbs/10_job.ipynb #df2311de
+def clean_run(path, # dataset folder: `<class>/<img>` or `train|valid/<class>/<img>`
+              out='clean', # output folder, outside the dataset; files already there are never replaced
+              folds:int=3, # out-of-fold models
+              epochs:int=2, # one-cycle epochs per fold model
+              lr:float=1e-2, size:int|None=None, bs:int=64, arch:str='simple_cnn',
+              seed:int=42, # seeds the folds and the models
+              progress:bool=True, # one line per fold
+             ) -> dict:
+    "Find label issues and duplicates; write `candidates.csv`, `review.html`, `decisions.csv` to `out`; change no data."
+    root, out = Path(path).absolute(), Path(out).absolute()
+    if not root.is_dir(): raise FileNotFoundError(f"dataset folder not found: {root}")
+    if out == root or root in out.parents: raise ValueError(f"--out {out} is inside the dataset {root}: clean never writes there")
+    taken = [out/f for f in _CLEAN_FILES if (out/f).exists()]
+    if taken: raise FileExistsError(f"{taken[0]} exists and is never replaced (it may hold your decisions): use another --out")
+    if not (isinstance(folds, int) and folds >= 2): raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
+    _check_positive(epochs, 'epochs')
+    items, labels, mixed = _folder_items(root)
+    if mixed and size is None: raise ValueError(f"the images under {root} differ in size: pass --size")
+    set_seed(seed)
+    with contextlib.redirect_stdout(_NoBars(sys.stdout)):
+        probs, vocab = _pkg.oof_probs(items, labels, lambda dls: _make_learner(dls, arch, False), n_folds=folds, size=size,
+                                      fit=lambda l: l.fit_one_cycle(epochs, lr), bs=bs, seed=seed, verbose=progress, bar=False)
+    issues = _pkg.find_label_issues(probs, labels, vocab, items=[f.relative_to(root).as_posix() for f in items])
+    cand = _candidates(root, issues, _pkg.find_duplicates(root))
+    out.mkdir(parents=True, exist_ok=True); cand.to_csv(out/'candidates.csv', index=False)
+    sheet = cand.drop_duplicates('path').rename(columns={'kind': 'bucket'}).drop(columns='other')
+    _pkg.review_sheet(sheet, root, dest=out)
+    return dict(root=str(root), n_images=len(items), classes=vocab, counts=cand.kind.value_counts().to_dict(),
+                files=[out/f for f in _CLEAN_FILES])
+
+# %% ../nbs/10_job.ipynb #86ce9772
+def apply_run(path, # the dataset folder the decisions are about
+              decisions=None, # a filled-in `decisions.csv` (action: keep / delete / relabel, label for relabel)
+              yes:bool=False, # really apply; default: only the plan
+              undo:bool=False, # instead: undo the last applied batch
+              force:bool=False, # override the guard rails (a class emptied, too many deletions)
+             ):
+    "Plan (default) or apply a decisions file with lesson 07's journal, or undo the last applied batch."
+    root = Path(path).absolute()
+    if not root.is_dir(): raise FileNotFoundError(f"dataset folder not found: {root}")
+    if undo: return _pkg.undo_apply(root)
+    if decisions is None: raise ValueError("give a filled-in decisions CSV (--apply decisions.csv), or --undo")
+    with tempfile.TemporaryDirectory() as d:   # a journal of exactly this file's decisions, outside the data
+        j = _pkg.DecisionJournal(root, Path(d)/'decisions.jsonl')
+        _pkg.import_decisions(decisions, root, journal=j)
+        try: return _pkg.apply_decisions(root, journal=j, dry_run=not yes, force=force)
+        except ValueError as e: raise ValueError(str(e).replace('force=True', 'force=True (--force)')) from None
