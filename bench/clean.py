@@ -15,7 +15,8 @@ from PIL import Image
 from fastai.vision.all import Learner, accuracy, set_seed
 from cleanlab.filter import find_label_issues as cleanlab_find
 from imgcls_tricks.data import digits_folder
-from imgcls_tricks.clean import oof_probs, find_label_issues, find_duplicates, leakage_report, _folder_table, _fold_dls
+from imgcls_tricks.clean.issues import oof_probs, find_label_issues, _folder_table, _fold_dls
+from imgcls_tricks.clean.dups import find_duplicates, leakage_report
 from imgcls_tricks.learner import simple_cnn
 
 torch.set_num_threads(1); warnings.filterwarnings('ignore')
@@ -190,7 +191,7 @@ def duplicates(args, out):
     R['throughput ratio library / pHash hash loop (wall)'] = round(ph['hash_loop_wall'] / lib['wall'], 2)
     R['throughput ratio library / pHash hash loop (cpu)'] = round(ph['hash_loop_cpu'] / lib['cpu'], 2)
     # pair search alone at 20k: KD-tree on projected thumbnails vs brute force
-    from imgcls_tricks.clean import _radius_pairs
+    from imgcls_tricks.clean.dups import _radius_pairs
     X = np.concatenate([np.stack([np.asarray(b.resize((8, 8), Image.BOX), np.float32).ravel() for b in base])] * 5)
     X = X + rng.normal(0, 3, X.shape).astype(np.float32); X = X[:20_000]; r = 12 * np.sqrt(X.shape[1])
     w0 = time.time(); p = _radius_pairs(X, r); t_kd = time.time() - w0
