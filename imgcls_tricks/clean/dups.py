@@ -8,38 +8,110 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/clean.dups.html.md"""
 __all__ = ['find_duplicates', 'learner_embeddings', 'leakage_report', 'show_pairs']
 
 # %% ../../nbs/07b_clean.dups.ipynb #a28859c5
-from ..data import open_rgb
+from ..data import open_rgb, _to_rgb
 from .issues import _folder_table
 from fastai.vision.all import *
-import hashlib
+import io, struct, zlib, hashlib, multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from scipy.spatial import cKDTree
 
 # %% ../../nbs/07b_clean.dups.ipynb #751cfb34
-_THUMB, _FINE = 8, 32  # an 8x8 RGB thumbnail proposes near pairs; 32x32 RGB copies, aligned to +-1 px, confirm them
+_FINE = 32   # every image is compared as a 32x32 RGB copy
+_PNG_SIG, _PNG_MODES = b'\x89PNG\r\n\x1a\n', {0: 'L', 2: 'RGB'}
 
-def _hash_file(fn):
-    "(digest of the decoded RGB pixels, 8x8 RGB thumbnail, 32x32 RGB copy, error): re-encoded copies still match."
-    try:
-        im = open_rgb(fn)
-        th = np.asarray(im.resize((_THUMB, _THUMB), Image.Resampling.BOX), dtype=np.float32).ravel()
-        g = np.asarray(im.resize((_FINE, _FINE), Image.Resampling.BOX), dtype=np.float32)
-        return hashlib.blake2b(repr(im.size).encode() + im.tobytes(), digest_size=16).hexdigest(), th, g, None
-    except Exception as e: return None, None, None, f"{type(e).__name__}: {e}"
+def _plain_png(b:bytes):
+    "An 8-bit grey or RGB PNG (no palette, transparency, EXIF or interlace), CRCs checked, as RGB; else None."
+    if not b.startswith(_PNG_SIG): return None
+    pos, idat, hdr = 8, [], None
+    while pos + 12 <= len(b):
+        ln, typ = struct.unpack_from('>I4s', b, pos)
+        body = b[pos + 4:pos + 8 + ln]
+        if len(body) != ln + 4 or zlib.crc32(body) != struct.unpack_from('>I', b, pos + 8 + ln)[0]: return None
+        if typ == b'IHDR': hdr = struct.unpack_from('>IIBBBBB', b, pos + 8)
+        elif typ == b'IDAT': idat.append(body[4:])
+        elif typ == b'IEND': break
+        elif typ in (b'PLTE', b'tRNS', b'eXIf', b'acTL'): return None   # the full decoder handles these
+        pos += 12 + ln
+    if hdr is None or typ != b'IEND': return None
+    w, h, depth, ct, _, _, interlace = hdr
+    if depth != 8 or ct not in _PNG_MODES or interlace or w * h > (Image.MAX_IMAGE_PIXELS or w * h): return None
+    try: im = Image.frombytes(_PNG_MODES[ct], (w, h), b''.join(idat), 'zip', _PNG_MODES[ct])
+    except Exception: return None   # damaged data: the full decoder says what is wrong
+    return im.convert('RGB') if ct == 0 else im
 
-def _contrast(th) -> np.ndarray:
-    "Spatial contrast of RGB thumbnails (n, 3*k): standard deviation over pixels, averaged over channels."
-    return th.reshape(len(th), -1, 3).std(1).mean(1)
+def _decode(fn) -> Image.Image:
+    "The file as training sees it (`open_rgb`), with two shortcuts: plain PNGs decoded directly, big JPEGs drafted small."
+    with open(fn, 'rb') as f: b = f.read()
+    im = _plain_png(b)
+    if im is not None: return im
+    with Image.open(io.BytesIO(b)) as src:
+        if src.format == 'JPEG': src.draft('RGB', (4 * _FINE, 4 * _FINE))   # decode at 1/2..1/8 scale: far faster
+        return _to_rgb(src)
 
-def _aligned_rms(A, B) -> np.ndarray:
-    "Per pair, the smallest RMS difference between A and B shifted by up to one pixel (the 1-px border ignored)."
-    best = np.full(len(A), np.inf, dtype=np.float32); a = A[:, 1:-1, 1:-1]; h, w = a.shape[1:3]
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            best = np.minimum(best, np.sqrt(((a - B[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]) ** 2).mean((1, 2, 3))))
-    return best
+# %% ../../nbs/07b_clean.dups.ipynb #49669726
+_SHIFTS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]   # window moves; number 4 is (0, 0)
+
+def _thumbs(fine) -> np.ndarray:
+    "(n, 9, 147) sums over 4x4 blocks of the inner 28x28 of 32x32 copies, the window moved by each of `_SHIFTS`."
+    c = np.zeros((len(fine), 33, 33, 3), np.int32); c[:, 1:, 1:] = fine.cumsum(1, dtype=np.int32).cumsum(2)   # integral image
+    out = []
+    for dy, dx in _SHIFTS:
+        y, x = np.arange(2 + dy, 31 + dy, 4), np.arange(2 + dx, 31 + dx, 4)   # block edges
+        s = c[:, y[1:]][:, :, x[1:]] - c[:, y[:-1]][:, :, x[1:]] - c[:, y[1:]][:, :, x[:-1]] + c[:, y[:-1]][:, :, x[:-1]]
+        out.append(s.reshape(len(fine), 147))
+    return np.stack(out, 1).astype(np.uint16)
+
+def _scan_files(files) -> tuple:
+    "(pixel digests, 32x32 copies, block-sum thumbnails, mean colour + contrast, errors); unreadable: None and the error."
+    digests, errors, fine = [], [], np.zeros((len(files), _FINE, _FINE, 3), np.uint8)
+    for k, fn in enumerate(files):
+        try: im = _decode(fn)
+        except Exception as e: digests.append(None); errors.append(f"{type(e).__name__}: {e}"); continue
+        (w, h), px = im.size, im.tobytes()
+        digests.append(hashlib.blake2b(repr((w, h)).encode() + px, digest_size=16).hexdigest()); errors.append(None)
+        fine[k] = (np.frombuffer(px, np.uint8).reshape(_FINE, _FINE, 3) if (w, h) == (_FINE, _FINE)
+                   else im.resize((_FINE, _FINE), Image.Resampling.BOX))
+    flat = fine.reshape(len(fine), _FINE * _FINE, 3).astype(np.float32)   # contrast: spatial std, averaged over the channels
+    stats = np.concatenate([flat.mean(1), flat.std(1).mean(1, keepdims=True)], 1)
+    return digests, fine, _thumbs(fine), stats, errors
+
+_MIN_PARALLEL = 500   # fewer files than this are decoded in this process: starting workers costs more
+
+def _scan(files, n_workers:int) -> tuple:
+    "`_scan_files` of all files, split over `n_workers` processes (forked where the platform allows) when it pays."
+    if n_workers < 2 or len(files) < _MIN_PARALLEL: return _scan_files(files)
+    ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else None)
+    edges = np.linspace(0, len(files), 4 * n_workers + 1).astype(int)
+    with ProcessPoolExecutor(n_workers, mp_context=ctx) as ex:
+        res = list(ex.map(_scan_files, [list(files[a:b]) for a, b in zip(edges[:-1], edges[1:])]))
+    return tuple(sum((r[i] for r in res), []) if i in (0, 4) else np.concatenate([r[i] for r in res]) for i in range(5))
+
+# %% ../../nbs/07b_clean.dups.ipynb #76cae9b7
+def _within(X, R) -> np.ndarray:
+    "Pairs (i<j) with `|X[i] - X[j]| <= max(R[i], R[j])`: brute force in blocks on a PCA projection, then full vectors."
+    X = np.asarray(X, np.float64); n = len(X)
+    if n < 2: return np.zeros((0, 2), np.int64)
+    Z = X - X.mean(0)
+    if X.shape[1] > 16:   # orthonormal rows: projected distances are never longer, so no pair is missed
+        sample = Z[np.random.default_rng(0).choice(n, min(n, 2000), replace=False)]
+        Z = Z @ np.linalg.svd(sample, full_matrices=False)[2][:16].T
+    sq, rows, out = (Z ** 2).sum(1), max(1, 2 ** 22 // n), []
+    for s in range(0, n, rows):
+        d2 = sq[s:s + rows, None] + sq[None] - 2 * Z[s:s + rows] @ Z.T
+        i, j = np.nonzero(d2 <= np.maximum(R[s:s + rows, None], R[None]) ** 2 * (1 + 1e-6) + 1e-6)
+        i += s; out.append(np.stack([i[j > i], j[j > i]], 1))
+    p = np.concatenate(out)
+    return p[((X[p[:, 0]] - X[p[:, 1]]) ** 2).sum(1) <= np.maximum(R[p[:, 0]], R[p[:, 1]]) ** 2 * (1 + 1e-6) + 1e-6]
+
+def _lowpass_rms(A, B) -> np.ndarray:
+    "Per pair, min over 1-px moves of A's inner 28x28 of the RMS difference to B's, averaged over 2x2 pixels first."
+    A, B = A.astype(np.float32), B.astype(np.float32)
+    blocks = lambda w: w.reshape(len(w), 14, 2, 14, 2, 3).sum((2, 4)) / 4
+    b = blocks(B[:, 2:30, 2:30])
+    return np.min([np.sqrt(((blocks(A[:, 2 + dy:30 + dy, 2 + dx:30 + dx]) - b) ** 2).mean((1, 2, 3))) for dy, dx in _SHIFTS], 0)
 
 # %% ../../nbs/07b_clean.dups.ipynb #998d3766
 def _radius_pairs(X, r:float, dims:int=16) -> np.ndarray:
@@ -84,23 +156,25 @@ def _exact_pairs(groups) -> dict:
     return found
 
 # %% ../../nbs/07b_clean.dups.ipynb #c99c6a04
-def _near_pairs(res, reps, max_rms:float, rel_rms:float, max_color:float) -> dict:
-    "{(i, j): ('near', rms)}: thumbnails propose candidates, the mean colour and the aligned 32x32 copies confirm them."
-    if len(reps) < 2: return {}
-    th = np.stack([res[i][1] for i in reps]); con = _contrast(th); k = th.shape[1]
-    mean = th.reshape(len(th), -1, 3).mean(1)
-    z = (th.reshape(len(th), -1, 3) - mean[:, None]).reshape(len(th), -1) / np.maximum(con, 8)[:, None]
-    cand = _radius_pairs(z, 0.65 * np.sqrt(k))   # loose: normalised thumbnails within 0.65 contrast units (RMS)
-    cand = cand[np.abs(mean[cand[:, 0]] - mean[cand[:, 1]]).max(1) <= max_color]   # colour-aware: same mean colour
+def _near_pairs(fine, th, stats, max_rms:float, rel_rms:float, max_color:float) -> dict:
+    "{(i, j): ('near', rms)}: thumbnails propose (losslessly), mean colour and aligned low-pass RMS of 32x32 copies decide."
+    if len(fine) < 2: return {}
+    th = th.astype(np.float32) / 16; t0 = th[:, 4]   # block means
+    mean, con = stats[:, :3], stats[:, 3]
+    lim = np.maximum(max_rms, rel_rms * con)   # the RMS allowed for each image
+    # thumbnail distance <= low-pass RMS (coarser block means), and moving the window changes a thumbnail by at most
+    # `move`: so every pair within `lim` is a candidate (triangle inequality)
+    move = np.sqrt(((th - t0[:, None]) ** 2).mean(2)).max(1)
+    cand = _within(t0, (lim + move + 1e-3) * np.sqrt(t0.shape[1]))
+    cand = cand[np.abs(mean[cand[:, 0]] - mean[cand[:, 1]]).max(1) <= max_color]   # colour-aware: green != magenta
+    a, b = cand[:, 0], cand[:, 1]
+    moved = lambda p, q: np.sqrt(((th[p] - t0[q, None]) ** 2).mean(2)).min(1) <= lim[p] + 1e-3
+    cand = cand[moved(a, b) | moved(b, a)]
     if not len(cand): return {}
-    g = np.stack([res[i][2] for i in reps])
-    d = np.concatenate([_aligned_rms(g[q[:, 0]], g[q[:, 1]]) for q in np.array_split(cand, max(1, len(cand) // 2_000))])
-    fcon = g.reshape(len(g), -1, 3).std(1).mean(1)   # contrast of the 32x32 copies
-    keep = d <= np.maximum(max_rms, rel_rms * np.minimum(fcon[cand[:, 0]], fcon[cand[:, 1]]))
-    found = {}
-    for (a, b), dist in zip(cand[keep], d[keep]):
-        found.setdefault(tuple(sorted((int(reps[a]), int(reps[b])))), ('near', round(float(dist), 2)))
-    return found
+    d = np.concatenate([np.minimum(_lowpass_rms(fine[q[:, 0]], fine[q[:, 1]]), _lowpass_rms(fine[q[:, 1]], fine[q[:, 0]]))
+                        for q in np.array_split(cand, max(1, len(cand) // 2_000))])
+    keep = d <= np.minimum(lim[cand[:, 0]], lim[cand[:, 1]])
+    return {(int(a), int(b)): ('near', round(float(x), 2)) for (a, b), x in zip(cand[keep], d[keep])}
 
 def _similar_pairs(embeddings, ok, min_cos:float) -> dict:
     "{(i, j): ('similar', 1 - cosine)} for readable files whose embeddings point the same way."
@@ -130,12 +204,13 @@ def _pairs_frame(found:dict, names, labels, splits) -> pd.DataFrame:
 def find_duplicates(source, # dataset root folder (every split folder is scanned), or a list of image files
                     labels=None, # labels of the files (folder datasets: their class folders)
                     splits=None, # split of each file, e.g. 'train' / 'valid' / 'test' (folders: from the layout)
-                    max_rms:float=5.5, # near: 32x32 RGB copies aligned to +-1 px differ by at most this RMS (0-255) ...
-                    rel_rms:float=0.2, # ... or by at most this share of the images' contrast
+                    max_rms:float=5., # near: 32x32 RGB copies, aligned to +-1 px and averaged over 2x2 pixels, differ
+                                      # by at most this RMS (0-255) ...
+                    rel_rms:float=0.15, # ... or by at most this share of the images' contrast
                     max_color:float=12., # ... and mean colours differ by at most this per channel (green != magenta)
                     embeddings=None, # optional (n_files, d) features, e.g. `learner_embeddings(learn, files)`
                     min_cos:float=0.97, # ... pairs with cosine similarity >= this are reported as 'similar'
-                    n_workers:int=0, # decoding threads
+                    n_workers:int=0, # decoding processes (forked where possible); 0 or 1: this process
                    ) -> pd.DataFrame:
     "Exact (same decoded pixels), near (aligned small copies) and similar (embedding) pairs, with splits and labels."
     if max_rms < 0: raise ValueError(f"max_rms must be >= 0 (a colour difference on the 0-255 scale), got {max_rms}")
@@ -143,18 +218,18 @@ def find_duplicates(source, # dataset root folder (every split folder is scanned
     n = len(files)
     for nm, v in (('labels', labels), ('splits', splits), ('embeddings', embeddings)):
         if v is not None and len(v) != n: raise ValueError(f"find_duplicates: {n} files but {len(v)} {nm}")
-    res = (parallel(_hash_file, files, n_workers=n_workers, threadpool=True, progress=False) if n_workers
-           else [_hash_file(f) for f in files])
-    ok = np.array([r[3] is None for r in res], dtype=bool)
+    digests, fine, th, stats, errors = _scan(files, n_workers)
+    ok = np.array([e is None for e in errors], dtype=bool)
     groups = {}
-    for i in np.flatnonzero(ok): groups.setdefault(res[i][0], []).append(int(i))
+    for i in np.flatnonzero(ok): groups.setdefault(digests[i], []).append(int(i))
     found = _exact_pairs(groups.values())
     reps = np.array([g[0] for g in groups.values()], dtype=np.int64)
-    for k, v in _near_pairs(res, reps, max_rms, rel_rms, max_color).items(): found.setdefault(k, v)
+    near = _near_pairs(fine[reps], th[reps], stats[reps], max_rms, rel_rms, max_color)
+    for (a, b), v in near.items(): found.setdefault(tuple(sorted((int(reps[a]), int(reps[b])))), v)
     if embeddings is not None:
         for k, v in _similar_pairs(embeddings, ok, min_cos).items(): found.setdefault(k, v)
     df = _pairs_frame(found, names, labels, splits)
-    df.attrs.update(n_images=n, unreadable=[(names[i], res[i][3]) for i in np.flatnonzero(~ok)], max_rms=max_rms,
+    df.attrs.update(n_images=n, unreadable=[(names[i], errors[i]) for i in np.flatnonzero(~ok)], max_rms=max_rms,
                     rel_rms=rel_rms, max_color=max_color, min_cos=min_cos)
     return df
 
@@ -178,7 +253,7 @@ def learner_embeddings(learn, # a trained `Learner`
 def leakage_report(dups:pd.DataFrame, # output of `find_duplicates`
                   ) -> pd.Series:
     "Counts that matter: pairs by kind, pairs across splits, held-out images with a twin elsewhere, label conflicts."
-    cross = dups[dups.cross_split]
+    cross = dups[dups.cross_split.astype(bool)]
     held = lambda s: s.notna() & ~s.isin(['train', ''])
     twins = set(cross.a[held(cross.split_a)]) | set(cross.b[held(cross.split_b)])
     n = lambda k: int((dups.kind == k).sum())
