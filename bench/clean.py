@@ -6,6 +6,9 @@ symmetric noise (10 % of training labels moved to a random other class) and asym
 then retraining (same model, epochs, >= 3 seeds) on noisy / cleaned / true labels.
 Duplicates: 5,000 natural-looking images (photo crops + coloured digits) in train/valid/test folders with planted
 exact and near copies (1-px shift, noise, JPEG q75): the library vs imagehash pHash/dHash loops and cleanvision.
+The base images must be distinct for "false pair" to mean anything: a mirror image of a photo tile that looks the same
+as the tile (a symmetric texture: aligned RMS <= max(8, 0.25 x contrast), twice the library's thresholds) is dropped
+and counted. The library is timed in one process and with --workers processes (CPU seconds include the workers).
 
 Run from the repository root: `python bench/clean.py` (`--quick` for a smoke run into bench/results/quick/)."""
 import argparse, io, json, os, shutil, sys, tempfile, time, warnings
