@@ -43,7 +43,7 @@ def _plain_png(b:bytes):
     return im.convert('RGB') if ct == 0 else im
 
 def _decode(fn) -> Image.Image:
-    "The file as training sees it (`open_rgb`), with two shortcuts: plain PNGs decoded directly, big JPEGs drafted small."
+    "The file as training sees it (`open_rgb`); shortcuts: plain PNGs decoded directly, big JPEGs drafted small."
     with open(fn, 'rb') as f: b = f.read()
     im = _plain_png(b)
     if im is not None: return im
@@ -56,16 +56,18 @@ _SHIFTS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]   # window moves;
 
 def _thumbs(fine) -> np.ndarray:
     "(n, 9, 147) sums over 4x4 blocks of the inner 28x28 of 32x32 copies, the window moved by each of `_SHIFTS`."
-    c = np.zeros((len(fine), 33, 33, 3), np.int32); c[:, 1:, 1:] = fine.cumsum(1, dtype=np.int32).cumsum(2)   # integral image
+    c = np.zeros((len(fine), 33, 33, 3), np.int32)
+    c[:, 1:, 1:] = fine.cumsum(1, dtype=np.int32).cumsum(2)   # integral image: block sums from four corners
     out = []
     for dy, dx in _SHIFTS:
         y, x = np.arange(2 + dy, 31 + dy, 4), np.arange(2 + dx, 31 + dx, 4)   # block edges
-        s = c[:, y[1:]][:, :, x[1:]] - c[:, y[:-1]][:, :, x[1:]] - c[:, y[1:]][:, :, x[:-1]] + c[:, y[:-1]][:, :, x[:-1]]
+        lo, hi = c[:, y[:-1]], c[:, y[1:]]
+        s = hi[:, :, x[1:]] - lo[:, :, x[1:]] - hi[:, :, x[:-1]] + lo[:, :, x[:-1]]
         out.append(s.reshape(len(fine), 147))
     return np.stack(out, 1).astype(np.uint16)
 
 def _scan_files(files) -> tuple:
-    "(pixel digests, 32x32 copies, block-sum thumbnails, mean colour + contrast, errors); unreadable: None and the error."
+    "(pixel digests, 32x32 copies, block-sum thumbnails, mean colour + contrast, errors); unreadable: None, error."
     digests, errors, fine = [], [], np.zeros((len(files), _FINE, _FINE, 3), np.uint8)
     for k, fn in enumerate(files):
         try: im = _decode(fn)
@@ -74,7 +76,7 @@ def _scan_files(files) -> tuple:
         digests.append(hashlib.blake2b(repr((w, h)).encode() + px, digest_size=16).hexdigest()); errors.append(None)
         fine[k] = (np.frombuffer(px, np.uint8).reshape(_FINE, _FINE, 3) if (w, h) == (_FINE, _FINE)
                    else im.resize((_FINE, _FINE), Image.Resampling.BOX))
-    flat = fine.reshape(len(fine), _FINE * _FINE, 3).astype(np.float32)   # contrast: spatial std, averaged over the channels
+    flat = fine.reshape(len(fine), _FINE * _FINE, 3).astype(np.float32)   # contrast: spatial std, mean of channels
     stats = np.concatenate([flat.mean(1), flat.std(1).mean(1, keepdims=True)], 1)
     return digests, fine, _thumbs(fine), stats, errors
 
@@ -111,7 +113,8 @@ def _lowpass_rms(A, B) -> np.ndarray:
     A, B = A.astype(np.float32), B.astype(np.float32)
     blocks = lambda w: w.reshape(len(w), 14, 2, 14, 2, 3).sum((2, 4)) / 4
     b = blocks(B[:, 2:30, 2:30])
-    return np.min([np.sqrt(((blocks(A[:, 2 + dy:30 + dy, 2 + dx:30 + dx]) - b) ** 2).mean((1, 2, 3))) for dy, dx in _SHIFTS], 0)
+    rms = lambda dy, dx: np.sqrt(((blocks(A[:, 2 + dy:30 + dy, 2 + dx:30 + dx]) - b) ** 2).mean((1, 2, 3)))
+    return np.min([rms(dy, dx) for dy, dx in _SHIFTS], 0)
 
 # %% ../../nbs/07b_clean.dups.ipynb #998d3766
 def _radius_pairs(X, r:float, dims:int=16) -> np.ndarray:
@@ -157,7 +160,7 @@ def _exact_pairs(groups) -> dict:
 
 # %% ../../nbs/07b_clean.dups.ipynb #c99c6a04
 def _near_pairs(fine, th, stats, max_rms:float, rel_rms:float, max_color:float) -> dict:
-    "{(i, j): ('near', rms)}: thumbnails propose (losslessly), mean colour and aligned low-pass RMS of 32x32 copies decide."
+    "{(i, j): ('near', rms)}: thumbnails propose (losslessly); mean colour and aligned low-pass RMS decide."
     if len(fine) < 2: return {}
     th = th.astype(np.float32) / 16; t0 = th[:, 4]   # block means
     mean, con = stats[:, :3], stats[:, 3]
@@ -171,8 +174,8 @@ def _near_pairs(fine, th, stats, max_rms:float, rel_rms:float, max_color:float) 
     moved = lambda p, q: np.sqrt(((th[p] - t0[q, None]) ** 2).mean(2)).min(1) <= lim[p] + 1e-3
     cand = cand[moved(a, b) | moved(b, a)]
     if not len(cand): return {}
-    d = np.concatenate([np.minimum(_lowpass_rms(fine[q[:, 0]], fine[q[:, 1]]), _lowpass_rms(fine[q[:, 1]], fine[q[:, 0]]))
-                        for q in np.array_split(cand, max(1, len(cand) // 2_000))])
+    both = lambda q: np.minimum(_lowpass_rms(fine[q[:, 0]], fine[q[:, 1]]), _lowpass_rms(fine[q[:, 1]], fine[q[:, 0]]))
+    d = np.concatenate([both(q) for q in np.array_split(cand, max(1, len(cand) // 2_000))])
     keep = d <= np.minimum(lim[cand[:, 0]], lim[cand[:, 1]])
     return {(int(a), int(b)): ('near', round(float(x), 2)) for (a, b), x in zip(cand[keep], d[keep])}
 
