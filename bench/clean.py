@@ -6,16 +6,20 @@ symmetric noise (10 % of training labels moved to a random other class) and asym
 then retraining (same model, epochs, >= 3 seeds) on noisy / cleaned / true labels.
 Duplicates: 5,000 natural-looking images (photo crops + coloured digits) in train/valid/test folders with planted
 exact and near copies (1-px shift, noise, JPEG q75): the library vs imagehash pHash/dHash loops and cleanvision.
+The base images must be distinct for "false pair" to mean anything: a mirror image of a photo tile that looks the same
+as the tile (a symmetric texture: aligned RMS <= max(8, 0.25 x contrast), twice the library's thresholds) is dropped
+and counted. The library is timed in one process and with --workers processes (CPU seconds include the workers).
 
 Run from the repository root: `python bench/clean.py` (`--quick` for a smoke run into bench/results/quick/)."""
-import argparse, io, json, shutil, sys, tempfile, time, warnings
+import argparse, io, json, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from fastai.vision.all import Learner, accuracy, set_seed
 from cleanlab.filter import find_label_issues as cleanlab_find
 from imgcls_tricks.data import digits_folder
-from imgcls_tricks.clean import oof_probs, find_label_issues, find_duplicates, leakage_report, _folder_table, _fold_dls
+from imgcls_tricks.clean.issues import oof_probs, find_label_issues, _folder_table, _fold_dls
+from imgcls_tricks.clean.dups import find_duplicates, leakage_report
 from imgcls_tricks.learner import simple_cnn
 
 torch.set_num_threads(1); warnings.filterwarnings('ignore')
@@ -106,6 +110,14 @@ def label_noise(args, root, name, kind, out):
     print(name, kind, json.dumps(res, indent=1), flush=True)
 
 # ---------------------------------------------------------------- duplicates
+DROPPED = {'mirror twins': 0}
+
+def _distinct(a, b) -> bool:
+    "Ground truth for the base set: even aligned by up to 1 px, the 32-px images differ by RMS > max(8, 0.25 x contrast)."
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32); con = min(a.std((0, 1)).mean(), b.std((0, 1)).mean())
+    rms = min(np.sqrt(((a[1:-1, 1:-1] - b[1 + dy:31 + dy, 1 + dx:31 + dx]) ** 2).mean()) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    return rms > max(8., 0.25 * con)   # twice the library's default thresholds (and measured without its low-pass)
+
 def _dup_base(rng, n):
     "n distinct natural-looking 32-px images: crops of bundled photos (textured only) and digits in random colours."
     import skimage.data as sd
@@ -119,12 +131,17 @@ def _dup_base(rng, n):
     ims += [coloured(f) for f in digits[:n // 3]]
     ims[1] = Image.fromarray((np.asarray(ims[0].convert('L'), dtype=np.float32)[..., None] / 255 * [0, 200, 0]).astype(np.uint8))   # green
     ims[2] = Image.fromarray((np.asarray(ims[0].convert('L'), dtype=np.float32)[..., None] / 255 * [200, 0, 200]).astype(np.uint8))  # magenta
-    tiles = []   # non-overlapping 32-px tiles of each photo (and their mirror images): distinct by construction
+    tiles = []   # non-overlapping 32-px tiles of each photo and their mirror images, unless a mirror looks the same
     for p in photos:
         for y in range(0, p.shape[0] - 31, 32):
             for x in range(0, p.shape[1] - 31, 32):
                 c = p[y:y + 32, x:x + 32]
-                if c.reshape(-1, 3).std(0).mean() > 20: tiles += [c, c[:, ::-1], c[::-1], c[::-1, ::-1], c.transpose(1, 0, 2)]
+                if c.reshape(-1, 3).std(0).mean() <= 20: continue
+                kept = []
+                for v in (c, c[:, ::-1], c[::-1], c[::-1, ::-1], c.transpose(1, 0, 2)):
+                    if all(_distinct(v, k) for k in kept): kept.append(v)
+                    else: DROPPED['mirror twins'] += 1
+                tiles += kept
     for k in rng.permutation(len(tiles))[:n - len(ims)]: ims.append(Image.fromarray(np.ascontiguousarray(tiles[k])))
     ims += [coloured(f) for f in digits[n // 3:n // 3 + n - len(ims)]]   # not enough tiles: more digits
     if len(ims) < n: raise ValueError(f'only {len(ims)} distinct base images for n={n}')
@@ -160,9 +177,13 @@ def duplicates(args, out):
         res['green~magenta reported'] = tuple(sorted(('b00001.png', 'b00002.png'))) in got
         return res
     R = {}
-    c0, w0 = time.process_time(), time.time(); d = find_duplicates(work, n_workers=args.workers)
+    cpu = lambda: time.process_time() + sum(os.times()[2:4])   # this process and its finished worker processes
+    c0, w0 = cpu(), time.time(); d1 = find_duplicates(work, n_workers=0)
+    R['library, one process (n_workers=0)'] = dict(score([(a, b) for a, b in zip(d1.a, d1.b)]), wall=round(time.time() - w0, 2),
+                                                   cpu=round(cpu() - c0, 2))
+    c0, w0 = cpu(), time.time(); d = find_duplicates(work, n_workers=args.workers)
     R['library (find_duplicates)'] = dict(score([(a, b) for a, b in zip(d.a, d.b)]), wall=round(time.time() - w0, 2),
-                                          cpu=round(time.process_time() - c0, 2))
+                                          cpu=round(cpu() - c0, 2))
     rep = leakage_report(d); R['library (find_duplicates)']['test images with a twin in another split'] = int(
         sum(str(s) == 'test' for s in list(d.split_a[d.cross_split]) + list(d.split_b[d.cross_split])))
     R['library (find_duplicates)']['leakage report'] = {k: int(v) for k, v in rep.items()}
@@ -189,8 +210,11 @@ def duplicates(args, out):
     lib, ph = R['library (find_duplicates)'], R['imagehash pHash loop, Hamming <= 4']
     R['throughput ratio library / pHash hash loop (wall)'] = round(ph['hash_loop_wall'] / lib['wall'], 2)
     R['throughput ratio library / pHash hash loop (cpu)'] = round(ph['hash_loop_cpu'] / lib['cpu'], 2)
+    one = R['library, one process (n_workers=0)']
+    R['throughput ratio library in one process / pHash hash loop (wall, cpu)'] = (round(ph['hash_loop_wall'] / one['wall'], 2),
+                                                                                 round(ph['hash_loop_cpu'] / one['cpu'], 2))
     # pair search alone at 20k: KD-tree on projected thumbnails vs brute force
-    from imgcls_tricks.clean import _radius_pairs
+    from imgcls_tricks.clean.dups import _radius_pairs
     X = np.concatenate([np.stack([np.asarray(b.resize((8, 8), Image.BOX), np.float32).ravel() for b in base])] * 5)
     X = X + rng.normal(0, 3, X.shape).astype(np.float32); X = X[:20_000]; r = 12 * np.sqrt(X.shape[1])
     w0 = time.time(); p = _radius_pairs(X, r); t_kd = time.time() - w0
@@ -199,7 +223,8 @@ def duplicates(args, out):
         d2 = sq[s:s + 2000, None] + sq[None] - 2 * X[s:s + 2000] @ X.T; i, j = np.nonzero(d2 <= r * r); cnt += int((j > i + s).sum())
     R['pair search at 20k (s): KD-tree on projection vs brute force'] = dict(kdtree=round(t_kd, 2), brute=round(time.time() - w0, 2),
                                                                             pairs=len(p), brute_pairs=cnt)
-    out['duplicates'] = dict(images=n, planted_exact=ne, planted_near=nn_, workers=args.workers, methods=R)
+    out['duplicates'] = dict(images=n, planted_exact=ne, planted_near=nn_, workers=args.workers, methods=R,
+                             base_mirror_twins_dropped=DROPPED['mirror twins'])
     print(json.dumps(out['duplicates'], indent=1), flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
