@@ -48,12 +48,14 @@ def _copy_attrs(obj, memo):
 # %% ../../nbs/02_callback.lr_find.ipynb #eb946948
 class LearnerSnapshot:
     "Everything a trial run can change on a `Learner`, captured so `restore` puts it back exactly."
-    def __init__(self, learn:Learner):
+    def __init__(self, learn:Learner,
+                 weights:bool=True, # copy weights and grads too (inference, which leaves them alone, can skip it)
+                ):
         self.learn = learn
         m = learn.model
-        self.weights = {k:v.detach().clone() for k,v in m.state_dict().items()}
+        self.weights = {k:v.detach().clone() for k,v in m.state_dict().items()} if weights else None
         self.params = list(m.parameters())
-        self.grads = [None if p.grad is None else p.grad.detach().clone() for p in self.params]
+        self.grads = [None if p.grad is None else p.grad.detach().clone() for p in self.params] if weights else None
         self.req_grad = [p.requires_grad for p in self.params]
         self.modes = [mod.training for mod in m.modules()]
         self.opt = learn.opt
@@ -75,10 +77,10 @@ class LearnerSnapshot:
     def restore_model(self):
         "Put weights, grads, requires_grad and train/eval flags back"
         m = self.learn.model
-        with torch.no_grad(): m.load_state_dict(self.weights)
-        for p,g,r in zip(self.params, self.grads, self.req_grad):
-            p.grad = None if g is None else g.clone()
-            p.requires_grad_(r)
+        if self.weights is not None:
+            with torch.no_grad(): m.load_state_dict(self.weights)
+            for p,g in zip(self.params, self.grads): p.grad = None if g is None else g.clone()
+        for p,r in zip(self.params, self.req_grad): p.requires_grad_(r)
         for mod,t in zip(m.modules(), self.modes): mod.training = t
 
     def restore(self):

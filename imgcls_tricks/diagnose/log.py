@@ -9,7 +9,7 @@ __all__ = ['LOG_FIELDS', 'dataset_version', 'ExperimentLog', 'runs_table']
 
 # %% ../../nbs/08d_diagnose.log.ipynb #18159724
 from fastai.vision.all import *
-from .curves import _TensorDL, tensor_dls, digits_tensors
+from .curves import _content_hashes
 from .report import per_class_report, report_dict, _clean
 import json, hashlib, time, datetime, os
 
@@ -17,15 +17,15 @@ import json, hashlib, time, datetime, os
 def dataset_version(dls:DataLoaders, # the data of the run
                     n:int=12, # hex digits kept
                    ) -> str:
-    "Short SHA-256 of the training and validation file lists (relative paths, labels); of the tensors for in-memory data."
+    "Short SHA-256 of the training and validation file lists (relative paths, labels); of the items' content otherwise."
     h = hashlib.sha256()
     for name, dl in zip(('train','valid'), dls.loaders[:2]):
         h.update(name.encode())
-        if isinstance(dl, _TensorDL):
-            h.update(dl.x.detach().cpu().numpy().tobytes()); h.update(dl.y.detach().cpu().numpy().tobytes())
-        else:
-            for r in _rel_rows(dl.items): h.update(r.encode()); h.update(b'\n')
+        for r in _rel_rows(dl.items) if _are_files(dl.items) else sorted(_content_hashes(dl, True)): h.update(r.encode()); h.update(b'\n')
     return h.hexdigest()[:n]
+
+def _are_files(items): return isinstance(items, pd.DataFrame) or all(isinstance(o, (str, Path)) for o in items)
+
 def _rel_rows(items):
     "Sortable string rows describing a split's items, with file paths made relative to their common root."
     if isinstance(items, pd.DataFrame):
@@ -48,7 +48,6 @@ LOG_FIELDS = ('run', 'time', 'dataset_version', 'split_method', 'architecture', 
 _NOT_AUG = {'ToTensor', 'IntToFloatTensor', 'Normalize', 'Resize', 'Categorize', 'MultiCategorize', 'PILBase', 'noop'}
 
 def _describe_augs(dl):
-    if isinstance(dl, _TensorDL): return 'none'
     names = [type(t).__name__ for p in (getattr(dl, 'after_item', None), getattr(dl, 'after_batch', None)) if p is not None for t in p.fs]
     aug = [n for n in names if n not in _NOT_AUG]
     return ', '.join(aug) if aug else 'none'
@@ -80,7 +79,7 @@ def _describe_model(model):
 def _paths(dl):
     items = getattr(dl, 'items', None)
     if isinstance(items, pd.DataFrame): return [str(p) for p in (items['path'] if 'path' in items else items.iloc[:,0])]
-    return None if items is None or isinstance(dl, _TensorDL) else [str(p) for p in items]
+    return None if items is None or not _are_files(items) else [str(p) for p in items]
 
 def _item_names(dls, idxs):
     "Names of validation items `idxs`: paths relative to the dataset root (common to train and valid), or `valid[i]`."
