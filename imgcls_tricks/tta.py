@@ -148,6 +148,8 @@ def _tta_parts(learn, dl, tfms, n, agg, crop, resize):
     plain,targs = learn.get_preds(dl=raw, cbs=cb, reorder=False) # not shuffled: items stay in order
     return (torch.cat(cb.augs) if cb.augs else None),plain,targs
 
+
+# %% ../nbs/06_tta.ipynb #b9e04973
 def _n_views(tfms, n):
     if tfms is None: return 0
     return {'flip':1, '5crop':5, '10crop':10, 'random':n}[tfms] if isinstance(tfms, str) else len(tfms)

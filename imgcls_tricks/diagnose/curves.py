@@ -94,6 +94,8 @@ def _rebound(losses, skip=0.1):
     s = max(1, int(len(l)*skip)); runmin = np.minimum.accumulate(l)
     return float(np.max(l[s:]/np.maximum(runmin[s-1:-1], 1e-8)))
 
+
+# %% ../../nbs/08a_diagnose.curves.ipynb #496389e1
 def diagnose_curves(train_loss, # per-epoch training loss (e.g. fastai's recorded `train_loss`)
                     valid_loss, # per-epoch validation loss
                     n_classes:int, # number of classes C (chance loss is ln C)

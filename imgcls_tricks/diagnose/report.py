@@ -11,7 +11,7 @@ __all__ = ['class_confusion', 'per_class_report', 'report_dict', 'most_confused_
 # %% ../../nbs/08b_diagnose.report.ipynb #3483a4cd
 from fastai.vision.all import *
 from fastai.callback.data import WeightedDL
-import json, hashlib, time, warnings
+import warnings
 
 # %% ../../nbs/08b_diagnose.report.ipynb #820692dd
 def class_confusion(preds, # predicted labels `(N,)` or probabilities `(N,C)`
@@ -106,12 +106,18 @@ def _clean(o):
     if isinstance(o, (float, np.floating)): return None if not np.isfinite(o) else float(o)
     return o
 
-def report_dict(rep:pd.DataFrame) -> dict:
+def report_dict(rep:pd.DataFrame, # a `per_class_report`
+               ) -> dict:
     "A `per_class_report` as JSON-safe dict: per-class rows, averages, accuracy, confusion matrix, absent classes."
     return _clean(dict(per_class=rep.to_dict(orient='index'), **rep.attrs))
 
 # %% ../../nbs/08b_diagnose.report.ipynb #32f0e811
-def most_confused_pairs(preds, targs, vocab=None, k:int=5, min_count:int=1) -> pd.DataFrame:
+def most_confused_pairs(preds, # predicted labels `(N,)` or probabilities `(N,C)`
+                        targs, # true labels `(N,)`
+                        vocab=None, # class names
+                        k:int=5, # how many pairs
+                        min_count:int=1, # leave out pairs seen fewer times
+                       ) -> pd.DataFrame:
     "The `k` largest off-diagonal cells of the confusion matrix: true class, predicted class, count."
     cm = class_confusion(preds, targs, vocab); n = len(cm)
     names = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(n)]
@@ -119,7 +125,13 @@ def most_confused_pairs(preds, targs, vocab=None, k:int=5, min_count:int=1) -> p
     cells.sort(key=lambda o: -o[2])
     return pd.DataFrame(cells[:k], columns=['actual','predicted','count','share_of_actual'])
 
-def plot_class_confusion(preds, targs, vocab=None, normalize:bool=False, figsize=(4,4), ax=None):
+def plot_class_confusion(preds, # predicted labels `(N,)` or probabilities `(N,C)`
+                         targs, # true labels `(N,)`
+                         vocab=None, # class names
+                         normalize:bool=False, # show each row as shares of the actual class
+                         figsize=(4,4), # size of the new figure
+                         ax=None, # matplotlib axes to draw on; default a new figure
+                        ):
     "Plot the confusion matrix (rows: true, columns: predicted); `normalize` divides each row by its support."
     cm = class_confusion(preds, targs, vocab).astype(float); n = len(cm)
     names = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(n)]
