@@ -1,5 +1,3 @@
-"""Image-classification training tricks for fastai, taught as runnable lessons: LR finder, schedules, mixup, progressive resizing, cleaning, TTA, diagnostics."""
-
 __version__ = "0.0.1"
 
 # fastai's import triggers a torch deprecation warning that is not the user's concern; silence only that one.
@@ -11,8 +9,7 @@ _warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated'
 # and `from imgcls_tricks import *` brings every lesson's public names (each module's `__all__`, built by nbdev)
 # and nothing else: no submodule names such as `data`, and no fastai name rebound (tested in nbs/index.ipynb).
 _MODULES = ('data', 'learner', 'callback.lr_find', 'callback.schedule', 'callback.mixup', 'callback.progresize', 'tta',
-            'clean.issues', 'clean.dups', 'clean.review', 'clean.apply',
-            'diagnose.curves', 'diagnose.report', 'diagnose.learning', 'diagnose.log', 'job')
+            'ensemble', 'clean', 'diagnose.curves', 'diagnose.report', 'diagnose.learning', 'diagnose.log', 'job')
 _NOT_STAR = {'job': {'train'}}   # `train` stays in `imgcls_tricks.job`: too generic a name for `import *`
 
 def _load_all() -> list:

@@ -10,7 +10,7 @@ import random, itertools, time, pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
-import torch, torchvision
+import torch
 from torchvision import models as tvm
 from fastai.vision.all import *
 
@@ -73,7 +73,8 @@ def _head_name(model:nn.Module) -> str:
 
 def _is_head_key(key:str, head:str) -> bool: return key.startswith(head + '.')
 
-def split_body_head(model:nn.Module) -> L:
+def split_body_head(model:nn.Module, # a `simple_cnn` or zoo model: `body` then `head`
+                   ) -> L:
     "fastai splitter with two parameter groups, body and head (the last `nn.Linear`), so `freeze` trains the head only."
     head = _head_name(model)
     body_ps, head_ps = [], []
@@ -241,6 +242,8 @@ def _read_state_dict(src):
         out[k] = v
     return out
 
+
+# %% ../nbs/01_learner.ipynb #fb7b9cc1
 def load_pretrained(learn_or_model, # a fastai `Learner` or an `nn.Module`
                     src, # a weights file (torchvision-style names; `module.` prefixes and `{'state_dict': ...}` handled) or a dict
                     with_head:bool=False, # also load the head: only for a checkpoint of the *same* classes

@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
+from fastai.vision.all import torch, nn, F, Transform, TensorImage, TensorCategory, Categorize, Datasets, DataLoaders
+from fastai.vision.all import TfmdDL, noop, store_attr
+
 
 # %% auto #0
-__all__ = ['digit_images', 'write_folder', 'write_csv']
+__all__ = ['digit_images', 'write_folder', 'write_csv', 'digits_tensors', 'tensor_dls', 'tiny_cnn']
 
 # %% ../nbs/tests/test_utils.ipynb #8d77bedd
 def digit_images(names, # class names, given to the digits 0, 1, 2, ... in order
@@ -48,3 +51,68 @@ def write_csv(root, # created if missing
         im.save(root/'images'/f'{i}.png'); rows.append((f'images/{i}.png', c))
     pd.DataFrame(rows, columns=['fname', 'label']).to_csv(root/'labels.csv', index=False)
     return root/'labels.csv'
+
+# %% ../nbs/tests/test_utils.ipynb #49e2d323
+def digits_tensors(size:int=8, # side of the returned images (upsampled from 8×8)
+                  ):
+    "scikit-learn's digits as images `(1797,1,size,size)` in [0,1], integer labels and the vocab."
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32)[:,None]/16.
+    if size != 8: x = F.interpolate(x, size=(size,size), mode='bilinear', align_corners=False)
+    return x, torch.tensor(d.target), [str(i) for i in range(10)]
+
+class _Row(Transform):
+    "Row `i` of `seq` passed through `f`: how an in-memory dataset turns an item number into its input or label."
+    def __init__(self, seq, f=noop): store_attr()
+    def encodes(self, i:int): return self.f(self.seq[i])
+
+class _RowsDL(TfmdDL):
+    "A `TfmdDL` over row numbers of tensors `x`, `y`: a batch is one indexing op (the same batches, no loop over items)."
+    def __init__(self, dataset=None, x=None, y=None, **kwargs): self.x,self.y = x,y; super().__init__(dataset, **kwargs)
+    def create_item(self, s): return self.dataset.items[s or 0]
+    def create_batch(self, b): b = torch.as_tensor(b); return TensorImage(self.x[b]), TensorCategory(self.y[b])
+    def retain(self, res, b): return res
+    def new(self, dataset=None, cls=None, **kwargs):
+        if cls is None or issubclass(cls, _RowsDL): kwargs = {'x':self.x, 'y':self.y, **kwargs}
+        return super().new(dataset, cls, **kwargs)
+
+
+# %% ../nbs/tests/test_utils.ipynb #5e7fe242
+def tensor_dls(x, # images, `(N,C,H,W)` float tensor
+               y, # integer labels, `(N,)`
+               vocab, # class names; `vocab[i]` is the name of label `i`
+               valid_pct:float=0.2, # validation fraction of a random split
+               seed:int=42, # seed of the split (the global RNG is not touched)
+               bs:int=64, # batch size (validation: twice that)
+               train_idx=None, # explicit training indices (overrides the split)
+               valid_idx=None, # explicit validation indices (overrides the split)
+              ) -> DataLoaders:
+    "Plain fastai `DataLoaders` over in-memory tensors: items are row numbers of `x`, labels go through `Categorize`."
+    if len(x) != len(y): raise ValueError(f"tensor_dls: x has {len(x)} items but y has {len(y)}; they must match")
+    if int(y.max()) >= len(vocab):
+        raise ValueError(f"tensor_dls: label {int(y.max())} has no name in a vocab of {len(vocab)} classes")
+    if train_idx is None or valid_idx is None:
+        idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        nv = int(round(valid_pct*len(x)))
+        if valid_idx is None: valid_idx = idx[:nv]
+        if train_idx is None: train_idx = idx[nv:]
+    ti,vi = torch.as_tensor(train_idx).long().tolist(),torch.as_tensor(valid_idx).long().tolist()
+    names = [str(vocab[int(o)]) for o in y]
+    dsets = Datasets(ti+vi, tfms=[[_Row(x, TensorImage)], [_Row(names), Categorize(vocab=[str(v) for v in vocab])]],
+                     splits=[list(range(len(ti))), list(range(len(ti), len(ti)+len(vi)))])
+    return dsets.dataloaders(bs=bs, val_bs=bs*2, drop_last=len(ti)>bs, num_workers=0, device='cpu',
+                             dl_type=_RowsDL, x=x, y=y.long())
+
+
+# %% ../nbs/tests/test_utils.ipynb #f13e7f04
+def tiny_cnn(n_out:int=10, # number of classes
+             n_in:int=1, # input channels
+             widths:tuple=(16,32,64), # channels of each conv block; all but the first halve the image side
+            ) -> nn.Sequential:
+    "conv → BatchNorm → ReLU blocks (stride 2 after the first), global average pool and a linear head."
+    def blk(ni, nf, s): return nn.Sequential(nn.Conv2d(ni,nf,3,s,1,bias=False), nn.BatchNorm2d(nf), nn.ReLU())
+    ws = (n_in,)+tuple(widths)
+    return nn.Sequential(*[blk(a,b,1 if i==0 else 2) for i,(a,b) in enumerate(zip(ws[:-1],ws[1:]))],
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ws[-1],n_out))
+

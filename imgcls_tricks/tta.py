@@ -1,4 +1,4 @@
-"""Predict on several views of each image (mirror, ten crops, random training augmentations) and on several models, choose what to combine on validation, and never let a trick change the label or the learner.
+"""Predict on several views of each image (mirror, ten crops, random training augmentations), choose the set on validation, and never let a trick change the label or the learner.
 
 Docs: https://imgcls-tricks.github.io/imgcls_tricks/tta.html.md"""
 
@@ -7,13 +7,13 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/tta.html.md"""
 # %% ../nbs/06_tta.ipynb #ec67963e
 from __future__ import annotations
 from fastai.vision.all import *
-from fastai.torch_core import get_random_states, set_random_states
+from .callback.lr_find import LearnerSnapshot   # the one 'leave no trace' snapshot (lesson 02)
 import warnings
 import torch.nn.functional as F
+import torchvision.transforms.functional as TF
 
 # %% auto #0
-__all__ = ['tta_crop_boxes', 'tta_crops', 'tta_preds', 'choose_tta', 'majority_vote', 'ensemble_preds', 'fit_ensemble_weights',
-           'ensemble_diversity', 'checkpoint_preds', 'select_members', 'choose_ensemble']
+__all__ = ['tta_crop_boxes', 'tta_crops', 'tta_preds', 'choose_tta']
 
 # %% ../nbs/06_tta.ipynb #21de2555
 def tta_crop_boxes(h:int, w:int, # image height and width
@@ -30,9 +30,8 @@ def tta_crops(x:Tensor, # batch of images, `(..., H, W)`
               flips:bool=True # add the five crops of the mirrored images
              ) -> list:
     "Five crops (four corners + centre) of `x`; with `flips`, the five crops of its mirror image too: ten"
-    h,w = x.shape[-2:]; ch,cw = size
-    imgs = [x, x.flip(-1)] if flips else [x]
-    return [im[..., t:t+ch, l:l+cw] for im in imgs for t,l in tta_crop_boxes(h, w, size)]
+    tta_crop_boxes(*x.shape[-2:], size)   # checks that the crop fits, naming the sizes
+    return list((TF.ten_crop if flips else TF.five_crop)(x, [int(o) for o in size]))   # torchvision's, same boxes
 
 # %% ../nbs/06_tta.ipynb #4ecbc4a8
 _TTA_SETS = ('flip', '5crop', '10crop', 'random')
@@ -113,20 +112,12 @@ def _check_loader(tfms, policy, dl, caller='tta_preds'):
 # %% ../nbs/06_tta.ipynb #fbf03b8a
 @contextmanager
 def _learner_state_kept(learn):
-    "Restore the RNGs, module train/eval flags, callbacks and current `dl` of `learn` on exit; no progress bar inside"
-    rng,flags = get_random_states(),[m.training for m in learn.model.modules()]
-    cbs,attrs = list(learn.cbs),{k:learn.__dict__[k] for k in ('dl','training') if k in learn.__dict__}
+    "Put `learn` back as it was on exit (lesson 02's `LearnerSnapshot`: RNGs, flags, callbacks...); no progress bar inside"
+    snap = LearnerSnapshot(learn, weights=False)   # inference leaves weights and grads alone
     try:
         if hasattr(learn, 'progress'): learn.remove_cb(learn.progress)
         yield
-    finally:
-        set_random_states(**rng)
-        for m,f in zip(learn.model.modules(), flags): m.training = f
-        learn.cbs = L(cbs)
-        for cb in cbs: cb.learn = learn; setattr(learn, cb.name, cb)
-        for k in ('dl','training'):
-            if k in attrs: setattr(learn, k, attrs[k])
-            else: learn.__dict__.pop(k, None)
+    finally: snap.restore()
 
 class _TTACallback(Callback):
     "In `get_preds` on a dataloader without batch transforms: apply them here, for the plain batch and for each view"
@@ -157,6 +148,8 @@ def _tta_parts(learn, dl, tfms, n, agg, crop, resize):
     plain,targs = learn.get_preds(dl=raw, cbs=cb, reorder=False) # not shuffled: items stay in order
     return (torch.cat(cb.augs) if cb.augs else None),plain,targs
 
+
+# %% ../nbs/06_tta.ipynb #b9e04973
 def _n_views(tfms, n):
     if tfms is None: return 0
     return {'flip':1, '5crop':5, '10crop':10, 'random':n}[tfms] if isinstance(tfms, str) else len(tfms)
@@ -246,145 +239,3 @@ def choose_tta(learn:Learner, # a trained learner
     best = table.sort_values(['choose','passes'], ascending=[False,True], kind='stable').iloc[0]
     return AttrDict(tfms=None if best.tfms=='none' else best.tfms, beta=float(best.beta), passes=int(best.passes),
                     plain=float(table.report[0]), tta=float(best.report), gain=float(best.report - table.report[0]), table=table)
-
-# %% ../nbs/06_tta.ipynb #ee9fad5f
-def _check_members(probs, caller):
-    if isinstance(probs, Tensor): probs = list(probs)
-    if len(probs) == 0: raise ValueError(f"{caller}: no ensemble members given")
-    shapes = {tuple(p.shape) for p in probs}
-    if len(shapes) > 1: raise ValueError(f"{caller}: the members' predictions differ in shape: {sorted(shapes)}")
-    return torch.stack([p.float() for p in probs])
-
-def _check_weights(weights, m, caller):
-    w = tensor(weights).float().flatten()
-    if len(w) != m: raise ValueError(f"{caller}: {len(w)} weights for {m} members")
-    if (w < 0).any() or w.sum() <= 0: raise ValueError(f"{caller}: weights must be non-negative with a positive sum")
-    return w/w.sum()
-
-def majority_vote(probs, # one `(N, C)` probability tensor per member
-                  weights=None, # optional weight of each member's vote
-                  seed:int=0 # seed of the random tie-break (the global random state is not touched)
-                 ) -> Tensor: # `(N,)` winning class
-    "Each member votes for its top class; most votes wins; a tie goes to one of the tied classes at random"
-    ps = _check_members(probs, 'majority_vote')
-    m,n,c = ps.shape
-    w = torch.ones(m) if weights is None else _check_weights(weights, m, 'majority_vote')
-    votes = torch.zeros(n, c)
-    for wi,p in zip(w, ps): votes[torch.arange(n), p.argmax(1)] += wi
-    tied = torch.isclose(votes, votes.max(1, keepdim=True)[0])
-    r = torch.rand(n, c, generator=torch.Generator().manual_seed(seed))
-    return torch.where(tied, r, torch.full_like(r, -1.)).argmax(1)
-
-def ensemble_preds(probs, # one `(N, C)` probability tensor per member
-                   method:str='mean', # 'mean', 'weighted' (needs `weights`) or 'vote'
-                   weights=None, # member weights, e.g. from `fit_ensemble_weights` on validation
-                   seed:int=0 # seed of the vote's tie-break
-                  ) -> Tensor: # `(N, C)`: probabilities, or for 'vote' one-hot rows of the winners
-    "Combine the predictions of several models: mean, weighted mean, or majority vote"
-    ps = _check_members(probs, 'ensemble_preds')
-    if method == 'mean': return ps.mean(0)
-    if method == 'weighted':
-        if weights is None: raise ValueError("ensemble_preds: method='weighted' needs weights (fit them on validation with fit_ensemble_weights)")
-        return torch.einsum('m,mnc->nc', _check_weights(weights, len(ps), 'ensemble_preds'), ps)
-    if method == 'vote': return F.one_hot(majority_vote(ps, weights, seed), ps.shape[-1]).float()
-    raise ValueError(f"ensemble_preds: method={method!r} must be 'mean', 'weighted' or 'vote'")
-
-# %% ../nbs/06_tta.ipynb #b84ee7b6
-def fit_ensemble_weights(probs, # one validation `(N, C)` probability tensor per member
-                         targs, # validation targets `(N,)`
-                         n_iter:int=1000, # most EM steps
-                         tol:float=1e-9 # stop when the mean log-likelihood improves by less than this
-                        ) -> Tensor: # weights summing to 1
-    "Weights of the weighted mean that maximise the validation likelihood (EM for mixture weights)"
-    ps = _check_members(probs, 'fit_ensemble_weights')
-    y = tensor(targs).long()
-    if len(y) != ps.shape[1]: raise ValueError(f"fit_ensemble_weights: {len(y)} targets for {ps.shape[1]} predictions")
-    lik = ps[:, torch.arange(len(y)), y].double().clamp_min(1e-12)   # (M, N): p_m(y_i)
-    w,prev = torch.full((len(ps),), 1/len(ps), dtype=torch.double),-float('inf')
-    for _ in range(n_iter):
-        mix = (w[:,None]*lik).sum(0)
-        ll = mix.log().mean().item()
-        if ll - prev < tol: break
-        w,prev = (w[:,None]*lik/mix).mean(1),ll
-    return w.float()
-
-# %% ../nbs/06_tta.ipynb #c81f0023
-def ensemble_diversity(probs, # one `(N, C)` probability tensor per member
-                       targs, # targets `(N,)`
-                       names=None # member names (default m0, m1, ...)
-                      ) -> pd.DataFrame: # accuracy column, then the error-correlation matrix
-    "Each member's accuracy and the correlation of the members' errors (`1 - p(true class)`)"
-    ps = _check_members(probs, 'ensemble_diversity')
-    names = [f'm{i}' for i in range(len(ps))] if names is None else [str(o) for o in names]
-    if len(names) != len(ps): raise ValueError(f"ensemble_diversity: {len(names)} names for {len(ps)} members")
-    y = tensor(targs).long()
-    err = 1 - ps[:, torch.arange(len(y)), y]
-    corr = torch.corrcoef(err) if len(ps) > 1 else torch.ones(1,1)
-    df = pd.DataFrame(corr.numpy(), index=names, columns=names)
-    df.insert(0, 'accuracy', [_acc(p, y) for p in ps])
-    return df
-
-# %% ../nbs/06_tta.ipynb #a936c069
-def checkpoint_preds(learn:Learner, # learner whose model architecture matches the checkpoints
-                     files, # checkpoint files written by `learn.save` (state dicts, with or without optimizer state)
-                     dl=None, # dataloader; default: the validation set
-                     **kwargs # `tta_preds` arguments; default `tfms=None` (no TTA)
-                    ) -> tuple: # (list of probabilities, one per file; targets or None)
-    "Predictions of each checkpoint in `files`; the learner's own weights are restored afterwards"
-    files = [Path(f) for f in L(files)]
-    if not files: raise ValueError("checkpoint_preds: no checkpoint files given")
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing: raise FileNotFoundError(f"checkpoint_preds: checkpoint file(s) not found: {missing}")
-    kwargs.setdefault('tfms', None)
-    keep = {k: v.detach().clone() for k,v in learn.model.state_dict().items()}
-    res,targs = [],None
-    try:
-        for f in files:
-            try: load_model(f, learn.model, None, with_opt=False, device=next(learn.model.parameters()).device)
-            except Exception as e: raise RuntimeError(f"checkpoint_preds: could not load {f} into the model: {e}") from e
-            p,targs = tta_preds(learn, dl, **kwargs)
-            res.append(p)
-    finally: learn.model.load_state_dict(keep)
-    return res,targs
-
-# %% ../nbs/06_tta.ipynb #02d0f0d9
-def _score(ps, y, members):
-    "(accuracy, mean log-likelihood) of the mean of `members`: accuracy first, likelihood breaks ties"
-    p = ps[members].mean(0)
-    return (_acc(p, y), p[torch.arange(len(y)), y].clamp_min(1e-12).log().mean().item())
-
-def select_members(probs, # one validation `(N, C)` probability tensor per member
-                   targs, # validation targets
-                   max_members:int|None=None # cap on the ensemble size
-                  ) -> list: # indices of the chosen members, in the order they were added
-    "Greedy forward selection of ensemble members by the accuracy of their mean (log-loss breaks ties)"
-    ps,y = _check_members(probs, 'select_members'),tensor(targs).long()
-    chosen = [max(range(len(ps)), key=lambda i: _score(ps, y, [i]))]
-    while len(chosen) < ifnone(max_members, len(ps)):
-        rest = [i for i in range(len(ps)) if i not in chosen]
-        if not rest: break
-        best = max(rest, key=lambda i: _score(ps, y, chosen+[i]))
-        if _score(ps, y, chosen+[best]) <= _score(ps, y, chosen): break
-        chosen.append(best)
-    return chosen
-
-def choose_ensemble(probs, # one `(N, C)` probability tensor per member, on a labelled split
-                    targs, # targets `(N,)`
-                    names=None, # member names
-                    report_pct:float=0.5, # fraction held apart to report on
-                    seed:int=0 # seed of the split and of the vote's tie-break
-                   ) -> AttrDict: # members, member_idxs, weights, best_single, gain and the table
-    "Choose members and weights on one part of the split; report each combination, and the gain over the best single member, on the other"
-    ps = _check_members(probs, 'choose_ensemble')
-    names = [f'm{i}' for i in range(len(ps))] if names is None else [str(o) for o in names]
-    y = tensor(targs).long()
-    ci,ri = _split_idxs(len(y), report_pct, seed, 'choose_ensemble')
-    members,w = select_members(ps[:,ci], y[ci]),fit_ensemble_weights(ps[:,ci], y[ci])
-    cands = dict(zip(names, ps))
-    cands.update({'mean (all)': ensemble_preds(ps), 'vote (all)': ensemble_preds(ps, 'vote', seed=seed),
-                  'weighted (fit on choose)': ensemble_preds(ps, 'weighted', w),
-                  'mean (selected)': ensemble_preds(ps[members])})
-    table = pd.DataFrame([dict(ensemble=k, choose=_acc(p[ci], y[ci]), report=_acc(p[ri], y[ri])) for k,p in cands.items()])
-    single = table.iloc[:len(ps)].sort_values('choose', ascending=False, kind='stable').iloc[0]
-    return AttrDict(members=[names[i] for i in members], member_idxs=members, weights=w, table=table,
-                    best_single=single.ensemble, gain=float(table.report.iloc[-1] - single.report))

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 
 # %% ../../nbs/02_callback.lr_find.ipynb #94c4b276
 @contextmanager
-def leave_no_trace(learn:Learner):
+def leave_no_trace(learn:Learner, # the learner a trial runs on; put back exactly afterwards
+                  ):
     "Run the body on `learn` (with a private optimizer copy), then restore everything, also on errors."
     snap = LearnerSnapshot(learn)
     learn.opt = snap.trial_opt()
@@ -48,12 +49,14 @@ def _copy_attrs(obj, memo):
 # %% ../../nbs/02_callback.lr_find.ipynb #eb946948
 class LearnerSnapshot:
     "Everything a trial run can change on a `Learner`, captured so `restore` puts it back exactly."
-    def __init__(self, learn:Learner):
+    def __init__(self, learn:Learner,
+                 weights:bool=True, # copy weights and grads too (inference, which leaves them alone, can skip it)
+                ):
         self.learn = learn
         m = learn.model
-        self.weights = {k:v.detach().clone() for k,v in m.state_dict().items()}
+        self.weights = {k:v.detach().clone() for k,v in m.state_dict().items()} if weights else None
         self.params = list(m.parameters())
-        self.grads = [None if p.grad is None else p.grad.detach().clone() for p in self.params]
+        self.grads = [None if p.grad is None else p.grad.detach().clone() for p in self.params] if weights else None
         self.req_grad = [p.requires_grad for p in self.params]
         self.modes = [mod.training for mod in m.modules()]
         self.opt = learn.opt
@@ -75,10 +78,10 @@ class LearnerSnapshot:
     def restore_model(self):
         "Put weights, grads, requires_grad and train/eval flags back"
         m = self.learn.model
-        with torch.no_grad(): m.load_state_dict(self.weights)
-        for p,g,r in zip(self.params, self.grads, self.req_grad):
-            p.grad = None if g is None else g.clone()
-            p.requires_grad_(r)
+        if self.weights is not None:
+            with torch.no_grad(): m.load_state_dict(self.weights)
+            for p,g in zip(self.params, self.grads): p.grad = None if g is None else g.clone()
+        for p,r in zip(self.params, self.req_grad): p.requires_grad_(r)
         for mod,t in zip(m.modules(), self.modes): mod.training = t
 
     def restore(self):
@@ -116,7 +119,8 @@ def _opt_digest(opt):
     return f'<{type(opt).__name__} {id(opt)}>' + _digest([st.get(p) for p in st]) + _digest(hy) + repr(getattr(opt, 'frozen_idx', None))
 
 # %% ../../nbs/02_callback.lr_find.ipynb #6bc4f0f3
-def state_fingerprint(learn:Learner) -> dict:
+def state_fingerprint(learn:Learner, # the learner to describe
+                     ) -> dict:
     "Digest of everything a trial run could change: compare two of these to prove nothing was left behind"
     m = learn.model
     cuda = _torch_rng_states()[1]
@@ -176,13 +180,18 @@ def _need_points(lrs, losses, fn_name):
     return True
 
 # %% ../../nbs/02_callback.lr_find.ipynb #5194d905
-def suggest_minimum(lrs, losses):
+def suggest_minimum(lrs, # learning rates of the sweep, increasing
+                    losses, # smoothed loss at each LR
+                   ):
     "One tenth of the LR where the smoothed loss is lowest"
     lrs,losses = _clean_curve(lrs, losses)
     if not _need_points(lrs, losses, 'suggest_minimum'): return float('nan')
     return float(lrs[np.argmin(losses)] / 10)
 
-def suggest_steep(lrs, losses, window:float=0.5):
+def suggest_steep(lrs, # learning rates of the sweep, increasing
+                  losses, # smoothed loss at each LR
+                  window:float=0.5, # width, in decades, over which the drop is measured
+                 ):
     "LR at the centre of the steepest drop of the loss over `window` decades, left of the minimum"
     lrs,losses = _clean_curve(lrs, losses)
     if not _need_points(lrs, losses, 'suggest_steep'): return float('nan')
@@ -202,14 +211,20 @@ def _descent(losses, frac):
     above = np.nonzero(losses[:m+1] >= level)[0]
     return (int(above[-1]) if len(above) else 0), m
 
-def suggest_valley(lrs, losses, frac:float=0.9):
+def suggest_valley(lrs, # learning rates of the sweep, increasing
+                   losses, # smoothed loss at each LR
+                   frac:float=0.9, # the descent starts at the last point above this share of the total drop
+                  ):
     "Log-midpoint of the final descent (from `frac` of the drop left to the minimum)"
     lrs,losses = _clean_curve(lrs, losses)
     if not _need_points(lrs, losses, 'suggest_valley'): return float('nan')
     s,m = _descent(losses, frac)
     return float(np.exp((np.log(lrs[s]) + np.log(lrs[m]))/2))
 
-def suggest_slide(lrs, losses, tol:float=0.1):
+def suggest_slide(lrs, # learning rates of the sweep, increasing
+                  losses, # smoothed loss at each LR
+                  tol:float=0.1, # slide left while the loss stays within this share of the drop from the bottom
+                 ):
     "Slide left from the minimum while the loss stays within `tol` of the drop: the start of the flat bottom"
     lrs,losses = _clean_curve(lrs, losses)
     if not _need_points(lrs, losses, 'suggest_slide'): return float('nan')
@@ -270,33 +285,38 @@ class LRFindResult:
         return (f"LRFindResult({self.runs} run(s); recommended {self.recommended:.2e} by {self.recommend}; "
                 f"methods agree within {self.agreement:.2f} decades)\n" + '\n'.join(lines))
 
-    def plot(self, ax=None, figsize=(6,4)):
-        "Loss vs LR (median over runs), the band between runs, and every suggestion with its spread"
-        if ax is None: _,ax = plt.subplots(figsize=figsize)
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', RuntimeWarning)
-            med = np.nanmedian(self.losses, 0)
-            if self.runs > 1:
-                ok = (np.isfinite(self.losses).sum(0) >= 2)
-                ax.fill_between(self.lrs[ok], np.nanmin(self.losses,0)[ok], np.nanmax(self.losses,0)[ok],
-                                alpha=0.3, label=f'band over {self.runs} runs')
-        ax.plot(self.lrs, med, label='smoothed loss (median)')
-        fin = np.isfinite(med)
-        if fin.any():
-            m = int(np.nanargmin(med))
-            lo,hi = med[fin].min(), np.nanmax(med[:m+1])
-            ax.set_ylim(lo - 0.1*(hi-lo) - 1e-8, hi + 0.25*(hi-lo) + 1e-8)
-        colors = plt.rcParams['axes.prop_cycle'].by_key()['color'][1:]
-        for (k,r),c in zip(self.spread.iterrows(), colors):
-            if not np.isfinite(r['median']): continue
-            y = np.interp(np.log(r['median']), np.log(self.lrs[fin]), med[fin]) if fin.any() else np.nan
-            ax.errorbar(r['median'], y, xerr=[[max(r['median']-r['low'], 0)], [max(r['high']-r['median'], 0)]], fmt='o',
-                        color=c, capsize=3, label=f"{k} {r['median']:.1e}")
-        if np.isfinite(self.recommended):
-            ax.axvline(self.recommended, ls='--', c='k', lw=1, label=f'recommended {self.recommended:.1e}')
-        ax.set_xscale('log'); ax.set_xlabel('learning rate'); ax.set_ylabel('loss')
-        ax.legend(fontsize=7)
-        return ax
+# %% ../../nbs/02_callback.lr_find.ipynb #9fb59ebc
+@patch
+def plot(self:LRFindResult,
+         ax=None, # matplotlib axes to draw on; default a new figure
+         figsize=(6,4), # size of the new figure
+        ):
+    "Loss vs LR (median over runs), the band between runs, and every suggestion with its spread"
+    if ax is None: _,ax = plt.subplots(figsize=figsize)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)
+        med = np.nanmedian(self.losses, 0)
+        if self.runs > 1:
+            ok = (np.isfinite(self.losses).sum(0) >= 2)
+            ax.fill_between(self.lrs[ok], np.nanmin(self.losses,0)[ok], np.nanmax(self.losses,0)[ok],
+                            alpha=0.3, label=f'band over {self.runs} runs')
+    ax.plot(self.lrs, med, label='smoothed loss (median)')
+    fin = np.isfinite(med)
+    if fin.any():
+        m = int(np.nanargmin(med))
+        lo,hi = med[fin].min(), np.nanmax(med[:m+1])
+        ax.set_ylim(lo - 0.1*(hi-lo) - 1e-8, hi + 0.25*(hi-lo) + 1e-8)
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color'][1:]
+    for (k,r),c in zip(self.spread.iterrows(), colors):
+        if not np.isfinite(r['median']): continue
+        y = np.interp(np.log(r['median']), np.log(self.lrs[fin]), med[fin]) if fin.any() else np.nan
+        ax.errorbar(r['median'], y, xerr=[[max(r['median']-r['low'], 0)], [max(r['high']-r['median'], 0)]], fmt='o',
+                    color=c, capsize=3, label=f"{k} {r['median']:.1e}")
+    if np.isfinite(self.recommended):
+        ax.axvline(self.recommended, ls='--', c='k', lw=1, label=f'recommended {self.recommended:.1e}')
+    ax.set_xscale('log'); ax.set_xlabel('learning rate'); ax.set_ylabel('loss')
+    ax.legend(fontsize=7)
+    return ax
 
 # %% ../../nbs/02_callback.lr_find.ipynb #a181262c
 @patch

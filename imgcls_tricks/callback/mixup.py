@@ -36,71 +36,89 @@ class MixCut(Callback):
     def _new_rng(self):
         return np.random.default_rng(self.seed if self.seed is not None else int(torch.randint(0, 2**62, ()).item()))
 
-    def draw(self, bs:int, h:int|None=None, w:int|None=None, rng=None)->dict:
-        "Decide one batch: `kind` ('mixup', 'cutmix' or None), per-item `lam`, partner order `perm`, CutMix `box`"
-        rng = ifnone(rng, self.rng)
-        if rng is None: rng = self.rng = self._new_rng()
-        if rng.random() >= self.prob: return dict(kind=None)
-        use_cut = self.cutmix_alpha>0 and (self.mixup_alpha==0 or rng.random() < self.switch_prob)
-        perm = torch.from_numpy(rng.permutation(bs))
-        if not use_cut:
-            lam = rng.beta(self.mixup_alpha, self.mixup_alpha, size=bs)
-            return dict(kind='mixup', lam=torch.from_numpy(np.maximum(lam, 1-lam)).float(), perm=perm)
-        if h is None: raise ValueError("MixCut: CutMix needs image batches shaped (bs, C, H, W); set `cutmix_alpha=0` for other inputs")
-        r = np.sqrt(1 - rng.beta(self.cutmix_alpha, self.cutmix_alpha))  # box side as a fraction of the image side
-        ch,cw = int(round(h*r)),int(round(w*r))
-        cy,cx = int(rng.integers(h)),int(rng.integers(w))
-        y1,y2,x1,x2 = max(cy-ch//2, 0),min(cy+ch-ch//2, h),max(cx-cw//2, 0),min(cx+cw-cw//2, w)
-        lam = 1 - (y2-y1)*(x2-x1)/(h*w)  # after clipping at the border: the share of the image that is still its own
-        return dict(kind='cutmix', lam=torch.full((bs,), float(lam)), perm=perm, box=(y1,y2,x1,x2))
+# %% ../../nbs/04_callback.mixup.ipynb #cf7ee575
+@patch
+def draw(self:MixCut,
+         bs:int, # batch size
+         h:int|None=None, # image height (CutMix needs it)
+         w:int|None=None, # image width
+         rng=None, # numpy `Generator`; default MixCut's own
+        )->dict:
+    "Decide one batch: `kind` ('mixup', 'cutmix' or None), per-item `lam`, partner order `perm`, CutMix `box`"
+    rng = ifnone(rng, self.rng)
+    if rng is None: rng = self.rng = self._new_rng()
+    if rng.random() >= self.prob: return dict(kind=None)
+    use_cut = self.cutmix_alpha>0 and (self.mixup_alpha==0 or rng.random() < self.switch_prob)
+    perm = torch.from_numpy(rng.permutation(bs))
+    if not use_cut:
+        lam = rng.beta(self.mixup_alpha, self.mixup_alpha, size=bs)
+        return dict(kind='mixup', lam=torch.from_numpy(np.maximum(lam, 1-lam)).float(), perm=perm)
+    if h is None: raise ValueError("MixCut: CutMix needs image batches shaped (bs, C, H, W); set `cutmix_alpha=0` for other inputs")
+    r = np.sqrt(1 - rng.beta(self.cutmix_alpha, self.cutmix_alpha))  # box side as a fraction of the image side
+    ch,cw = int(round(h*r)),int(round(w*r))
+    cy,cx = int(rng.integers(h)),int(rng.integers(w))
+    y1,y2,x1,x2 = max(cy-ch//2, 0),min(cy+ch-ch//2, h),max(cx-cw//2, 0),min(cx+cw-cw//2, w)
+    lam = 1 - (y2-y1)*(x2-x1)/(h*w)  # after clipping at the border: the share of the image that is still its own
+    return dict(kind='cutmix', lam=torch.full((bs,), float(lam)), perm=perm, box=(y1,y2,x1,x2))
 
-    def mix(self, x:Tensor, d:dict)->Tensor:
-        "Apply the decision `d` from `draw` to a batch `x`"
-        if d['kind'] is None: return x
-        p = d['perm'].to(x.device)
-        if d['kind']=='mixup': return torch.lerp(x[p], x, d['lam'].to(x).view(-1, *[1]*(x.ndim-1)))
-        y1,y2,x1,x2 = d['box']
-        x = x.clone()
-        x[..., y1:y2, x1:x2] = x[p][..., y1:y2, x1:x2]
-        return x
+@patch
+def mix(self:MixCut,
+        x:Tensor, # the batch of inputs
+        d:dict, # what `draw` decided for this batch
+       )->Tensor:
+    "Apply the decision `d` from `draw` to a batch `x`"
+    if d['kind'] is None: return x
+    p = d['perm'].to(x.device)
+    if d['kind']=='mixup': return torch.lerp(x[p], x, d['lam'].to(x).view(-1, *[1]*(x.ndim-1)))
+    y1,y2,x1,x2 = d['box']
+    x = x.clone()
+    x[..., y1:y2, x1:x2] = x[p][..., y1:y2, x1:x2]
+    return x
 
-    def before_train(self):
-        if self.train_iter==0:  # a fit starts (validate, get_preds and tta fire before_fit too, but never before_train)
-            self.rng,self.counts = self._new_rng(),Counter()
-        lf = self.learn.loss_func
-        self.stack = bool(getattr(lf, 'y_int', False) or isinstance(lf, nn.CrossEntropyLoss))
+# %% ../../nbs/04_callback.mixup.ipynb #196143fd
+@patch
+def before_train(self:MixCut):
+    if self.train_iter==0:  # a fit starts (validate, get_preds and tta fire before_fit too, but never before_train)
+        self.rng,self.counts = self._new_rng(),Counter()
+    lf = self.learn.loss_func
+    self.stack = bool(getattr(lf, 'y_int', False) or isinstance(lf, nn.CrossEntropyLoss))
 
-    def before_batch(self):
-        x,y = self.xb[0],self.yb[0]
-        if not self.stack and not torch.is_floating_point(y):
-            raise TypeError(f"MixCut: loss `{type(self.learn.loss_func).__name__}` has no `y_int`, so MixCut mixes the targets, "
-                            f"but they are {y.dtype}; use float multi-hot targets (multi-label BCE) or a loss with `y_int=True` (cross-entropy)")
-        if self.pct_train >= self.stop_pct: self.d = dict(kind=None)
-        else: self.d = self.draw(x.shape[0], *(x.shape[-2:] if x.ndim==4 else (None,None)))
-        self.counts[self.d['kind'] or 'clean'] += 1
-        if self.d['kind'] is not None:
-            self.learn.xb = tuple(self.mix(o, self.d) if torch.is_floating_point(o) else o for o in self.xb)
-        if not self.stack: self.learn.yb = (self.soft_target(y),)
+@patch
+def before_batch(self:MixCut):
+    x,y = self.xb[0],self.yb[0]
+    if not self.stack and not torch.is_floating_point(y):
+        raise TypeError(f"MixCut: loss `{type(self.learn.loss_func).__name__}` has no `y_int`, so MixCut mixes the targets, "
+                        f"but they are {y.dtype}; use float multi-hot targets (multi-label BCE) or a loss with `y_int=True` (cross-entropy)")
+    if self.pct_train >= self.stop_pct: self.d = dict(kind=None)
+    else: self.d = self.draw(x.shape[0], *(x.shape[-2:] if x.ndim==4 else (None,None)))
+    self.counts[self.d['kind'] or 'clean'] += 1
+    if self.d['kind'] is not None:
+        self.learn.xb = tuple(self.mix(o, self.d) if torch.is_floating_point(o) else o for o in self.xb)
+    if not self.stack: self.learn.yb = (self.soft_target(y),)
 
-    def soft_target(self, y:Tensor)->Tensor:
-        "Float targets mixed with the partners' and smoothed toward 1/2 (BCE path)"
-        d = self.d
-        if d['kind'] is not None: y = torch.lerp(y[d['perm'].to(y.device)], y, d['lam'].to(y).view(-1, *[1]*(y.ndim-1)))
-        return y*(1-self.label_smoothing) + self.label_smoothing/2 if self.label_smoothing else y
+@patch
+def soft_target(self:MixCut,
+                y:Tensor, # integer labels `(bs,)` or multi-hot targets `(bs, C)`
+               )->Tensor:
+    "Float targets mixed with the partners' and smoothed toward 1/2 (BCE path)"
+    d = self.d
+    if d['kind'] is not None: y = torch.lerp(y[d['perm'].to(y.device)], y, d['lam'].to(y).view(-1, *[1]*(y.ndim-1)))
+    return y*(1-self.label_smoothing) + self.label_smoothing/2 if self.label_smoothing else y
 
-    def after_loss(self):
-        "Cross-entropy path: replace the loss by the λ-mix of both labels' losses, plus ε toward uniform"
-        if not self.stack or (self.d['kind'] is None and not self.label_smoothing): return
-        lf,d = self.learn.loss_func,self.d
-        with NoneReduce(lf) as nlf:
-            loss = nlf(self.pred, *self.yb)
-            if d['kind'] is not None:
-                loss = torch.lerp(nlf(self.pred, *(o[d['perm'].to(o.device)] for o in self.yb)), loss, d['lam'].to(loss))
-        if self.label_smoothing:
-            loss = (1-self.label_smoothing)*loss - self.label_smoothing*F.log_softmax(self.pred, dim=-1).mean(-1)
-        red = getattr(lf, 'reduction', 'mean')
-        self.learn.loss_grad = loss.mean() if red=='mean' else loss.sum() if red=='sum' else loss
-        self.learn.loss = self.learn.loss_grad.clone()
+@patch
+def after_loss(self:MixCut):
+    "Cross-entropy path: replace the loss by the λ-mix of both labels' losses, plus ε toward uniform"
+    if not self.stack or (self.d['kind'] is None and not self.label_smoothing): return
+    lf,d = self.learn.loss_func,self.d
+    with NoneReduce(lf) as nlf:
+        loss = nlf(self.pred, *self.yb)
+        if d['kind'] is not None:
+            loss = torch.lerp(nlf(self.pred, *(o[d['perm'].to(o.device)] for o in self.yb)), loss, d['lam'].to(loss))
+    if self.label_smoothing:
+        loss = (1-self.label_smoothing)*loss - self.label_smoothing*F.log_softmax(self.pred, dim=-1).mean(-1)
+    red = getattr(lf, 'reduction', 'mean')
+    self.learn.loss_grad = loss.mean() if red=='mean' else loss.sum() if red=='sum' else loss
+    self.learn.loss = self.learn.loss_grad.clone()
 
 # %% ../../nbs/04_callback.mixup.ipynb #c4dd97f5
 def _check_frac(name, v, lo=0., hi=1., lo_open=False):

@@ -10,7 +10,7 @@ __all__ = ['TrainSchedule', 'plot_schedule', 'one_cycle_schedule', 'warm_restart
 
 # %% ../../nbs/03_callback.schedule.ipynb #db5baef2
 from fastai.vision.all import *
-import math, re, warnings
+import math, re
 from dataclasses import dataclass, field
 
 # %% ../../nbs/03_callback.schedule.ipynb #8fcb0497
@@ -22,7 +22,8 @@ class TrainSchedule:
     scheds:dict # hyper-parameter -> function of the fraction of training done
     cycle_ends:list = field(default_factory=list) # epochs (1-based) at which an SGDR cycle ends
 
-    def lr_at(self, pct:float): return self.scheds['lr'](pct)
+    def lr_at(self, pct:float # fraction of training done, in [0, 1]
+             ): return self.scheds['lr'](pct)
     def callback(self) -> ParamScheduler:
         "The fastai `ParamScheduler` that runs this schedule (tagged with the cycle ends)"
         cb = ParamScheduler(self.scheds)
@@ -30,7 +31,12 @@ class TrainSchedule:
         return cb
 
 # %% ../../nbs/03_callback.schedule.ipynb #fa241ad5
-def plot_schedule(sched:TrainSchedule, n_iter:int=20, ax=None, figsize=(6,3), keys=('lr',)):
+def plot_schedule(sched:TrainSchedule, # the schedule to draw
+                  n_iter:int=20, # iterations per epoch (the x axis is in epochs)
+                  ax=None, # matplotlib axes to draw on; default a new figure
+                  figsize=(6,3), # size of the new figure
+                  keys=('lr',), # hyper-parameters to draw, e.g. ('lr', 'mom')
+                 ):
     "Draw `sched` step by step (with `n_iter` batches per epoch) from the functions that will run it"
     if ax is None: _,ax = plt.subplots(figsize=figsize)
     n = sched.n_epoch * n_iter
@@ -142,7 +148,11 @@ class _StepSched:
         res = self.lr * self.gamma**(min(epoch, self.n_epoch-1) // self.step_size)
         return float(res) if np.ndim(res) == 0 else res
 
-def step_schedule(n_epoch:int, lr:float=1e-3, step_size:int=5, gamma:float=0.1) -> TrainSchedule:
+def step_schedule(n_epoch:int, # epochs of training
+                  lr:float=1e-3, # starting learning rate
+                  step_size:int=5, # epochs between two drops
+                  gamma:float=0.1, # factor of each drop
+                 ) -> TrainSchedule:
     "StepLR: hold `lr` for `step_size` epochs, then multiply it by `gamma`, and so on"
     nm = 'step_schedule'
     if int(n_epoch) != n_epoch or n_epoch < 1: raise ValueError(f"{nm}: n_epoch must be an integer >= 1, got {n_epoch}")
@@ -209,7 +219,9 @@ class SnapshotSaver(Callback):
         self.paths.append(self._file(i))
 
 # %% ../../nbs/03_callback.schedule.ipynb #f9b43d2e
-def snapshot_paths(path, fname:str='snapshot') -> L:
+def snapshot_paths(path, # folder the snapshots were saved in (`learn.path/learn.model_dir`)
+                   fname:str='snapshot', # file stem given to `SnapshotSaver`
+                  ) -> L:
     "Snapshot files `<fname>_cycle<i>.pth` in folder `path`, in cycle order"
     fs = [(int(m.group(1)), p) for p in Path(path).glob(f'{fname}_cycle*.pth')
           if (m := re.fullmatch(re.escape(fname) + r'_cycle(\d+)\.pth', p.name))]

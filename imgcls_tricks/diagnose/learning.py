@@ -9,7 +9,6 @@ __all__ = ['init_loss_check', 'overfit_one_batch', 'prediction_collapse', 'NonFi
 
 # %% ../../nbs/08c_diagnose.learning.ipynb #31bca0ac
 from fastai.vision.all import *
-from .curves import _TensorDL, tensor_dls, digits_tensors
 import math, copy, warnings
 
 # %% ../../nbs/08c_diagnose.learning.ipynb #b8a68a5f

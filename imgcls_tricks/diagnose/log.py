@@ -9,23 +9,23 @@ __all__ = ['LOG_FIELDS', 'dataset_version', 'ExperimentLog', 'runs_table']
 
 # %% ../../nbs/08d_diagnose.log.ipynb #18159724
 from fastai.vision.all import *
-from .curves import _TensorDL, tensor_dls, digits_tensors
-from .report import per_class_report, report_dict, _clean
+from .curves import _content_hashes
+from .report import per_class_report, _clean
 import json, hashlib, time, datetime, os
 
 # %% ../../nbs/08d_diagnose.log.ipynb #443237ee
 def dataset_version(dls:DataLoaders, # the data of the run
                     n:int=12, # hex digits kept
                    ) -> str:
-    "Short SHA-256 of the training and validation file lists (relative paths, labels); of the tensors for in-memory data."
+    "Short SHA-256 of the training and validation file lists (relative paths, labels); of the items' content otherwise."
     h = hashlib.sha256()
     for name, dl in zip(('train','valid'), dls.loaders[:2]):
         h.update(name.encode())
-        if isinstance(dl, _TensorDL):
-            h.update(dl.x.detach().cpu().numpy().tobytes()); h.update(dl.y.detach().cpu().numpy().tobytes())
-        else:
-            for r in _rel_rows(dl.items): h.update(r.encode()); h.update(b'\n')
+        for r in _rel_rows(dl.items) if _are_files(dl.items) else sorted(_content_hashes(dl, True)): h.update(r.encode()); h.update(b'\n')
     return h.hexdigest()[:n]
+
+def _are_files(items): return isinstance(items, pd.DataFrame) or all(isinstance(o, (str, Path)) for o in items)
+
 def _rel_rows(items):
     "Sortable string rows describing a split's items, with file paths made relative to their common root."
     if isinstance(items, pd.DataFrame):
@@ -48,7 +48,6 @@ LOG_FIELDS = ('run', 'time', 'dataset_version', 'split_method', 'architecture', 
 _NOT_AUG = {'ToTensor', 'IntToFloatTensor', 'Normalize', 'Resize', 'Categorize', 'MultiCategorize', 'PILBase', 'noop'}
 
 def _describe_augs(dl):
-    if isinstance(dl, _TensorDL): return 'none'
     names = [type(t).__name__ for p in (getattr(dl, 'after_item', None), getattr(dl, 'after_batch', None)) if p is not None for t in p.fs]
     aug = [n for n in names if n not in _NOT_AUG]
     return ', '.join(aug) if aug else 'none'
@@ -80,7 +79,7 @@ def _describe_model(model):
 def _paths(dl):
     items = getattr(dl, 'items', None)
     if isinstance(items, pd.DataFrame): return [str(p) for p in (items['path'] if 'path' in items else items.iloc[:,0])]
-    return None if items is None or isinstance(dl, _TensorDL) else [str(p) for p in items]
+    return None if items is None or not _are_files(items) else [str(p) for p in items]
 
 def _item_names(dls, idxs):
     "Names of validation items `idxs`: paths relative to the dataset root (common to train and valid), or `valid[i]`."
@@ -133,44 +132,47 @@ class ExperimentLog(Callback):
         if np.isnan(col).all(): return dict(name=m, value=None, epoch=None, higher_is_better=not lower)
         i = int(np.nanargmin(col) if lower else np.nanargmax(col))
         return dict(name=m, value=col[i], epoch=i, higher_is_better=not lower)
-    def after_fit(self):
-        rec = self.learn.recorder; names = list(rec.metric_names[1:-1]); vals = list(rec.values)
-        if not vals: return   # nothing finished (cancelled before the first epoch ended)
-        log_dir = Path(self.log_dir if self.log_dir is not None else self.learn.path/'experiments')
-        log_dir.mkdir(parents=True, exist_ok=True)
-        run = f"{self.run_name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        k = 1
-        while (log_dir/f'{run}.json').exists(): k += 1; run = f"{self.run_name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}-{k}"
-        probs, targs = _valid_probs(self.learn)
-        vocab = [str(v) for v in getattr(self.dls, 'vocab', range(probs.shape[1]))]
-        rep = per_class_report(probs, targs, vocab, absent='ignore')
-        pred, conf = probs.argmax(1), probs.max(1).values
-        wrong = torch.where(pred != targs)[0]
-        worst = wrong[conf[wrong].argsort(descending=True)][:self.n_errors].tolist()
-        try:
-            d = self.learn.diagnose(); diag = dict(problem=d.problem, evidence=d.evidence); first = d.first_step
-        except Exception as e: diag, first = dict(problem='unknown', evidence=f'diagnosis failed: {e}'), ''
-        sched = 'scheduled (ParamScheduler)' if any(isinstance(c, ParamScheduler) for c in self.learn.cbs) else 'constant'
-        self.record = _clean(dict(
-            run=run, time=datetime.datetime.now().isoformat(timespec='seconds'),
-            dataset_version=dataset_version(self.dls), split_method=self.split or _describe_split(self.dls),
-            architecture=self.arch or _describe_model(self.model), input_size=self._input,
-            augmentation=self.augmentation or _describe_augs(self.dls.train),
-            optimizer=getattr(self.learn.opt_func, '__name__', None) or getattr(getattr(self.learn.opt_func, 'func', None), '__name__', str(self.learn.opt_func)),
-            lr=self._lr, lr_schedule=sched, batch_size=self.dls.train.bs,
-            epochs=dict(planned=self._n_epoch, run=len(vals)),
-            best_metric=self._best(names, vals),
-            final_metrics={n: (None if v is None else float(v)) for n,v in zip(names, vals[-1])},
-            per_class={c: dict(recall=r.recall, precision=r.precision, f1=r.f1, support=int(r.support)) for c,r in rep.iterrows()},
-            confusion_matrix=dict(labels=vocab, rows_are='actual', matrix=rep.attrs['confusion']),
-            worst_errors=[dict(item=nm, actual=vocab[int(targs[i])], predicted=vocab[int(pred[i])],
-                               p_predicted=round(float(conf[i]), 4), reason='') for i,nm in zip(worst, _item_names(self.dls, worst))],
-            diagnosis=diag, next_action=self.next_action or first, notes=self.notes,
-            train_seconds=round(time.time()-self._t0, 2)))
-        (log_dir/f'{run}.json').write_text(json.dumps(self.record, indent=1, allow_nan=False))
-        (log_dir/f'{run}.md').write_text(_log_markdown(self.record))
-        _append_run(log_dir/'runs.csv', self.record)
-        self.log_path = log_dir/f'{run}.json'
+
+# %% ../../nbs/08d_diagnose.log.ipynb #658d27b1
+@patch
+def after_fit(self:ExperimentLog):
+    rec = self.learn.recorder; names = list(rec.metric_names[1:-1]); vals = list(rec.values)
+    if not vals: return   # nothing finished (cancelled before the first epoch ended)
+    log_dir = Path(self.log_dir if self.log_dir is not None else self.learn.path/'experiments')
+    log_dir.mkdir(parents=True, exist_ok=True)
+    run = f"{self.run_name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    k = 1
+    while (log_dir/f'{run}.json').exists(): k += 1; run = f"{self.run_name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}-{k}"
+    probs, targs = _valid_probs(self.learn)
+    vocab = [str(v) for v in getattr(self.dls, 'vocab', range(probs.shape[1]))]
+    rep = per_class_report(probs, targs, vocab, absent='ignore')
+    pred, conf = probs.argmax(1), probs.max(1).values
+    wrong = torch.where(pred != targs)[0]
+    worst = wrong[conf[wrong].argsort(descending=True)][:self.n_errors].tolist()
+    try:
+        d = self.learn.diagnose(); diag = dict(problem=d.problem, evidence=d.evidence); first = d.first_step
+    except Exception as e: diag, first = dict(problem='unknown', evidence=f'diagnosis failed: {e}'), ''
+    sched = 'scheduled (ParamScheduler)' if any(isinstance(c, ParamScheduler) for c in self.learn.cbs) else 'constant'
+    self.record = _clean(dict(
+        run=run, time=datetime.datetime.now().isoformat(timespec='seconds'),
+        dataset_version=dataset_version(self.dls), split_method=self.split or _describe_split(self.dls),
+        architecture=self.arch or _describe_model(self.model), input_size=self._input,
+        augmentation=self.augmentation or _describe_augs(self.dls.train),
+        optimizer=getattr(self.learn.opt_func, '__name__', None) or getattr(getattr(self.learn.opt_func, 'func', None), '__name__', str(self.learn.opt_func)),
+        lr=self._lr, lr_schedule=sched, batch_size=self.dls.train.bs,
+        epochs=dict(planned=self._n_epoch, run=len(vals)),
+        best_metric=self._best(names, vals),
+        final_metrics={n: (None if v is None else float(v)) for n,v in zip(names, vals[-1])},
+        per_class={c: dict(recall=r.recall, precision=r.precision, f1=r.f1, support=int(r.support)) for c,r in rep.iterrows()},
+        confusion_matrix=dict(labels=vocab, rows_are='actual', matrix=rep.attrs['confusion']),
+        worst_errors=[dict(item=nm, actual=vocab[int(targs[i])], predicted=vocab[int(pred[i])],
+                           p_predicted=round(float(conf[i]), 4), reason='') for i,nm in zip(worst, _item_names(self.dls, worst))],
+        diagnosis=diag, next_action=self.next_action or first, notes=self.notes,
+        train_seconds=round(time.time()-self._t0, 2)))
+    (log_dir/f'{run}.json').write_text(json.dumps(self.record, indent=1, allow_nan=False))
+    (log_dir/f'{run}.md').write_text(_log_markdown(self.record))
+    _append_run(log_dir/'runs.csv', self.record)
+    self.log_path = log_dir/f'{run}.json'
 
 # %% ../../nbs/08d_diagnose.log.ipynb #b8f2624f
 def _fmt(v):

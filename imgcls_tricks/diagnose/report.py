@@ -11,8 +11,7 @@ __all__ = ['class_confusion', 'per_class_report', 'report_dict', 'most_confused_
 # %% ../../nbs/08b_diagnose.report.ipynb #3483a4cd
 from fastai.vision.all import *
 from fastai.callback.data import WeightedDL
-from .curves import _TensorDL, tensor_dls, digits_tensors, Diagnosis
-import json, hashlib, time, warnings
+import warnings
 
 # %% ../../nbs/08b_diagnose.report.ipynb #820692dd
 def class_confusion(preds, # predicted labels `(N,)` or probabilities `(N,C)`
@@ -21,7 +20,8 @@ def class_confusion(preds, # predicted labels `(N,)` or probabilities `(N,C)`
                    ) -> np.ndarray:
     "Confusion matrix as counts: row = true class, column = predicted class."
     pred, _, t, n = _preds_probs(preds, targs, vocab)
-    return np.bincount(t*n + pred, minlength=n*n).reshape(n, n)
+    from sklearn.metrics import confusion_matrix
+    return confusion_matrix(t, pred, labels=range(n))
 
 # %% ../../nbs/08b_diagnose.report.ipynb #b00ddfca
 def _np(a): return a.detach().cpu().numpy() if isinstance(a, Tensor) else np.asarray(a)
@@ -57,12 +57,6 @@ def _preds_probs(preds, targs, vocab):
     return pred, probs, t, n
 
 # %% ../../nbs/08b_diagnose.report.ipynb #f65bcafa
-def _roc_auc(score, pos):
-    "Area under the ROC curve of `score` for the boolean `pos` (ties count half), by ranks."
-    from scipy.stats import rankdata
-    r = rankdata(score); npos = pos.sum(); nneg = len(pos)-npos
-    return float((r[pos].sum() - npos*(npos+1)/2) / (npos*nneg))
-
 def per_class_report(preds, # predicted labels `(N,)` or probabilities `(N,C)` (numpy, tensor or list)
                      targs, # true labels `(N,)`: ints, or class names when `vocab` is given
                      vocab=None, # class names, `vocab[i]` for label `i`; default `'0'..'C-1'`
@@ -72,24 +66,20 @@ def per_class_report(preds, # predicted labels `(N,)` or probabilities `(N,C)` (
     if absent not in ('warn','raise','ignore'): raise ValueError(f"per_class_report: absent must be 'warn', 'raise' or 'ignore', got {absent!r}")
     pred, probs, t, n = _preds_probs(preds, targs, vocab)
     names = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(n)]
-    cm = np.bincount(t*n + pred, minlength=n*n).reshape(n, n)
-    tp, support, predicted = np.diag(cm).astype(float), cm.sum(1), cm.sum(0)
-    rows, notes = [], []
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
+    cm = confusion_matrix(t, pred, labels=range(n))
+    prec, rec, f1, support = precision_recall_fscore_support(t, pred, labels=range(n), zero_division=0)
+    rows, predicted = [], cm.sum(0)
     for c in range(n):
-        note = []
-        prec = tp[c]/predicted[c] if predicted[c] else 0.
-        if not predicted[c]: note.append('never predicted (precision 0)')
-        if support[c]:
-            rec = tp[c]/support[c]
-            f1 = 2*prec*rec/(prec+rec) if prec+rec else 0.
-            auc = np.nan
-            if probs is not None:
-                if support[c] < len(t): auc = _roc_auc(probs[:,c], t==c)
-                else: note.append('only class present: AUC undefined')
-        else:
-            rec = f1 = auc = np.nan
+        note = [] if predicted[c] else ['never predicted (precision 0)']
+        r, f, auc = rec[c], f1[c], np.nan
+        if support[c] and probs is not None:
+            if support[c] < len(t): auc = float(roc_auc_score(t == c, probs[:,c]))
+            else: note.append('only class present: AUC undefined')
+        if not support[c]:
+            r = f = auc = np.nan
             note.append(f'absent from targets (predicted {predicted[c]}x): recall/F1/AUC undefined, left out of averages')
-        rows.append([prec, rec, f1, int(support[c])] + ([auc] if probs is not None else []) + ['; '.join(note)])
+        rows.append([prec[c], r, f, int(support[c])] + ([auc] if probs is not None else []) + ['; '.join(note)])
     cols = ['precision','recall','f1','support'] + (['roc_auc'] if probs is not None else []) + ['note']
     df = pd.DataFrame(rows, index=names, columns=cols)
     missing = [names[c] for c in range(n) if not support[c]]
@@ -105,7 +95,7 @@ def per_class_report(preds, # predicted labels `(N,)` or probabilities `(N,C)` (
     for name, vals in (('macro avg', macro), ('weighted avg', weighted)):
         df.loc[name] = vals[:3] + [int(present.support.sum())] + vals[3:] + [f'over {len(present)} classes present' if missing else '']
     df['support'] = df.support.astype(int)
-    df.attrs.update(accuracy=float(tp.sum()/len(t)), n=len(t), absent=missing, confusion=cm.tolist(), vocab=names)
+    df.attrs.update(accuracy=float(np.trace(cm)/len(t)), n=len(t), absent=missing, confusion=cm.tolist(), vocab=names)
     return df
 
 # %% ../../nbs/08b_diagnose.report.ipynb #aef6b2ae
@@ -116,12 +106,18 @@ def _clean(o):
     if isinstance(o, (float, np.floating)): return None if not np.isfinite(o) else float(o)
     return o
 
-def report_dict(rep:pd.DataFrame) -> dict:
+def report_dict(rep:pd.DataFrame, # a `per_class_report`
+               ) -> dict:
     "A `per_class_report` as JSON-safe dict: per-class rows, averages, accuracy, confusion matrix, absent classes."
     return _clean(dict(per_class=rep.to_dict(orient='index'), **rep.attrs))
 
 # %% ../../nbs/08b_diagnose.report.ipynb #32f0e811
-def most_confused_pairs(preds, targs, vocab=None, k:int=5, min_count:int=1) -> pd.DataFrame:
+def most_confused_pairs(preds, # predicted labels `(N,)` or probabilities `(N,C)`
+                        targs, # true labels `(N,)`
+                        vocab=None, # class names
+                        k:int=5, # how many pairs
+                        min_count:int=1, # leave out pairs seen fewer times
+                       ) -> pd.DataFrame:
     "The `k` largest off-diagonal cells of the confusion matrix: true class, predicted class, count."
     cm = class_confusion(preds, targs, vocab); n = len(cm)
     names = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(n)]
@@ -129,7 +125,13 @@ def most_confused_pairs(preds, targs, vocab=None, k:int=5, min_count:int=1) -> p
     cells.sort(key=lambda o: -o[2])
     return pd.DataFrame(cells[:k], columns=['actual','predicted','count','share_of_actual'])
 
-def plot_class_confusion(preds, targs, vocab=None, normalize:bool=False, figsize=(4,4), ax=None):
+def plot_class_confusion(preds, # predicted labels `(N,)` or probabilities `(N,C)`
+                         targs, # true labels `(N,)`
+                         vocab=None, # class names
+                         normalize:bool=False, # show each row as shares of the actual class
+                         figsize=(4,4), # size of the new figure
+                         ax=None, # matplotlib axes to draw on; default a new figure
+                        ):
     "Plot the confusion matrix (rows: true, columns: predicted); `normalize` divides each row by its support."
     cm = class_confusion(preds, targs, vocab).astype(float); n = len(cm)
     names = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(n)]
@@ -147,7 +149,6 @@ def plot_class_confusion(preds, targs, vocab=None, normalize:bool=False, figsize
 # %% ../../nbs/08b_diagnose.report.ipynb #81ec4421
 def _item_image(dl, i):
     "The `i`-th image of `dl` as something `show_image` can draw."
-    if isinstance(dl, _TensorDL): im = dl.x[i]; return im[0] if im.shape[0] == 1 else im
     return dl.dataset[i][0]
 
 def show_predictions(probs, # `(N,C)` probabilities for the items of `dl`, in order
@@ -181,21 +182,13 @@ def class_weights(targs, # training labels `(N,)`
     "Per-class loss weights `(N/(C*n_c))**power` — scikit-learn's 'balanced' for `power=1`."
     t = _np(targs).astype(int); counts = np.bincount(t, minlength=n_classes)
     if (counts == 0).any(): raise ValueError(f"class_weights: class(es) {np.where(counts==0)[0].tolist()} have no training examples; a weight would be infinite")
-    return tensor((len(t)/(n_classes*counts))**power).float()
+    from sklearn.utils.class_weight import compute_class_weight
+    return tensor(compute_class_weight('balanced', classes=np.arange(n_classes), y=t)**power).float()
 
 def _train_targets(dls):
     "Integer labels of the training set, without loading images."
     dl = dls.train
-    if isinstance(dl, _TensorDL): return _np(dl.y).astype(int)
     return np.array([int(o) for o in dl.dataset.tls[1]])
-
-class _WeightedTensorDL(_TensorDL):
-    "`_TensorDL` drawing items with replacement in proportion to `wgts` (like fastai's `WeightedDL`)."
-    def __init__(self, x, y, wgts=None, **kwargs):
-        super().__init__(x, y, **kwargs); self.wgts = np.ones(len(x)) if wgts is None else np.asarray(wgts, float)
-    def get_idxs(self):
-        if self.n == 0: return []
-        return list(np.random.choice(self.n, self.n, p=self.wgts/self.wgts.sum()))
 
 def oversampled_dls(dls:DataLoaders, # the original `DataLoaders` (validation is left untouched)
                     power:float=1., # item weight `1/n_c**power`: 1 balances the classes, 0.5 is softer
@@ -204,8 +197,7 @@ def oversampled_dls(dls:DataLoaders, # the original `DataLoaders` (validation is
     t = _train_targets(dls); counts = np.bincount(t, minlength=dls.c)
     w = 1./counts[t]**power
     tdl = dls.train
-    if isinstance(tdl, _TensorDL): new = _WeightedTensorDL(tdl.x, tdl.y, wgts=w, bs=tdl.bs, drop_last=tdl.drop_last, device=tdl.device)
-    else: new = tdl.new(cls=WeightedDL, wgts=w)
+    new = tdl.new(cls=WeightedDL, wgts=w)
     res = DataLoaders(new, *dls.loaders[1:], path=dls.path, device=dls.device)
     for k in ('vocab','c','data_report'):
         if hasattr(dls, k): setattr(res, k, getattr(dls, k))
