@@ -7,12 +7,12 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/distrib.html.md"""
 # %% auto #0
 __all__ = ['rank0_result', 'gather_ordered', 'set_rank_seed']
 
-# %% ../nbs/09a_distrib.ipynb #5089a9ea
+# %% ../nbs/09a_distrib.ipynb #12599c60
 from fastai.vision.all import *
 from fastai.distributed import DistributedDL, DistributedTrainer
 import torch.distributed as dist
 
-# %% ../nbs/09a_distrib.ipynb #fe0c0644
+# %% ../nbs/09a_distrib.ipynb #8bf543b7
 @patch
 def _broadcast(self:DistributedDL, t, rank):
     "Broadcast the index list `t` from `rank`: on CUDA for NCCL (as fastai does), on the CPU for gloo"
@@ -21,7 +21,7 @@ def _broadcast(self:DistributedDL, t, rank):
     dist.broadcast(t, rank)
     return t.cpu().tolist()
 
-# %% ../nbs/09a_distrib.ipynb #974626e3
+# %% ../nbs/09a_distrib.ipynb #849d1a78
 def _process_group():
     "Join the launcher's process group if nothing has yet (accelerate picks NCCL on GPUs, gloo on CPUs)"
     if not dist.is_initialized():
@@ -43,7 +43,7 @@ def rank0_result(fn:callable, # what to run once, in process 0
     if not ok: raise RuntimeError(f"rank0_result: process 0 failed: {res}")
     return res
 
-# %% ../nbs/09a_distrib.ipynb #2ec37755
+# %% ../nbs/09a_distrib.ipynb #616b4a3f
 def _backend_device() -> str: return 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
 
 def gather_ordered(t:Tensor, # this process's predictions for its whole shard, in shard order
@@ -57,7 +57,7 @@ def gather_ordered(t:Tensor, # this process's predictions for its whole shard, i
     dist.all_gather(parts, t)
     return torch.cat(parts)[:n].cpu()
 
-# %% ../nbs/09a_distrib.ipynb #c518f702
+# %% ../nbs/09a_distrib.ipynb #3e863da9
 class _ShardPreds(Callback):
     "Keep this process's predictions and targets, not gathered"
     order = 100
@@ -66,24 +66,25 @@ class _ShardPreds(Callback):
         self.preds.append(self.learn.to_detach(self.pred, gather=False))
         self.targs.append(self.learn.to_detach(self.yb[0], gather=False))
 
-# %% ../nbs/09a_distrib.ipynb #d0347d78
+# %% ../nbs/09a_distrib.ipynb #bd05a94d
 @patch
 def ordered_preds(self:Learner,
     ds_idx:int=1, # loader of `self.dls` to predict on (1: validation) when `dl` is None
     dl=None, # a `DataLoader` to predict on instead
     act=None, # activation; default: the loss function's (softmax for cross-entropy)
+    cbs=None, # extra callbacks for this prediction pass
 ) -> tuple:
     "`(probs, targets)` in the loader's item order; under DDP gathered from every process, each item once"
     if num_distrib() <= 1 or not self.cbs.filter(lambda c: isinstance(c, DistributedTrainer)):
-        return self.get_preds(ds_idx=ds_idx, dl=dl, act=act)
+        return self.get_preds(ds_idx=ds_idx, dl=dl, act=act, cbs=cbs)
     dl = ifnone(dl, self.dls[ds_idx]).new(shuffle=False, drop_last=False)
     cb = _ShardPreds()
-    self.get_preds(dl=dl, cbs=[cb])   # fastai's own gathered result is in batch-interleaved order
+    self.get_preds(dl=dl, cbs=[cb] + L(cbs))   # fastai's own gathered result is in batch-interleaved order
     act = ifnone(act, getcallable(self.loss_func, 'activation'))
     n = len(dl.dataset)
     return act(gather_ordered(torch.cat(cb.preds), n)), gather_ordered(torch.cat(cb.targs), n)
 
-# %% ../nbs/09a_distrib.ipynb #092e0eb9
+# %% ../nbs/09a_distrib.ipynb #06b363e4
 @patch
 @contextmanager
 def parallel_ctx(self:Learner, **kwargs):
@@ -92,7 +93,7 @@ def parallel_ctx(self:Learner, **kwargs):
     kwargs = {'sync_bn': cuda, **({} if cuda else {'cpu': True}), **kwargs}
     with self.distrib_ctx(**kwargs): yield self
 
-# %% ../nbs/09a_distrib.ipynb #710483ae
+# %% ../nbs/09a_distrib.ipynb #0fd91a56
 def set_rank_seed(seed:int, # the run's seed; process `r` uses `seed + r`
                  ) -> int:
     "Seed every generator with `seed + rank`, so processes draw different augmentations but runs reproduce"
