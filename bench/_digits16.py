@@ -3,7 +3,7 @@ and a small-CNN learner on them built from given initial weights, so every run i
 import numpy as np, torch
 from PIL import Image
 from fastai.vision.all import Learner, DataLoaders, TfmdDL, CrossEntropyLossFlat, accuracy, set_seed
-from imgcls_tricks.data import digits_folder
+from imgcls_tricks.datasets import digits_folder
 from imgcls_tricks.learner import simple_cnn
 
 WIDTHS = (16, 32, 64)

@@ -17,7 +17,7 @@ import numpy as np, torch
 from PIL import Image
 from fastai.vision.all import Learner, accuracy, set_seed
 from cleanlab.filter import find_label_issues as cleanlab_find
-from imgcls_tricks.data import digits_folder
+from imgcls_tricks.datasets import digits_folder
 from imgcls_tricks.clean.issues import oof_probs, find_label_issues, _folder_table, _fold_dls
 from imgcls_tricks.clean.dups import find_duplicates, leakage_report
 from imgcls_tricks.learner import simple_cnn

@@ -12,8 +12,11 @@ import argparse, json, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.vision.all import Learner, CrossEntropyLossFlat, error_rate, set_seed, nn
-from imgcls_tricks.data import digits_folder, folder_dls, AugPolicy
-from imgcls_tricks.diagnose.curves import CurveWatch, tensor_dls
+from imgcls_tricks.datasets import digits_folder
+from imgcls_tricks.data import folder_dls
+from imgcls_tricks.augment import AugPolicy
+from imgcls_tricks.diagnose.curves import CurveWatch
+from imgcls_tricks.test_utils import tensor_dls
 from imgcls_tricks.diagnose.log import ExperimentLog
 from imgcls_tricks.learner import simple_cnn
 

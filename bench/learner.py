@@ -10,7 +10,9 @@ import argparse, json, time
 from pathlib import Path
 import pandas as pd, torch
 from fastai.vision.all import Learner, vision_learner, resnet18, accuracy, set_seed
-from imgcls_tricks.data import digits_folder, folder_dls, AugPolicy
+from imgcls_tricks.datasets import digits_folder
+from imgcls_tricks.data import folder_dls
+from imgcls_tricks.augment import AugPolicy
 from imgcls_tricks.learner import simple_cnn, zoo_learner
 
 def run(name, make, epochs, seed=42):

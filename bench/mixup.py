@@ -13,7 +13,9 @@ import argparse, json, time, statistics as st
 from pathlib import Path
 import numpy as np, torch
 from fastai.vision.all import *
-from imgcls_tricks.data import digits_folder, textures_folder, folder_dls, AugPolicy
+from imgcls_tricks.datasets import digits_folder, textures_folder
+from imgcls_tricks.data import folder_dls
+from imgcls_tricks.augment import AugPolicy
 from imgcls_tricks.callback.mixup import MixCut
 from imgcls_tricks.learner import simple_cnn
 

@@ -15,7 +15,9 @@ import argparse, json, time
 from pathlib import Path
 import torch
 from fastai.vision.all import *
-from imgcls_tricks.data import textures_folder, folder_dls, AugPolicy
+from imgcls_tricks.datasets import textures_folder
+from imgcls_tricks.data import folder_dls
+from imgcls_tricks.augment import AugPolicy
 from imgcls_tricks.callback.progresize import ProgressiveResize
 from imgcls_tricks.learner import simple_cnn
 

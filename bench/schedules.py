@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from fastai.vision.all import (Learner, DataLoaders, TfmdDL, CrossEntropyLossFlat, accuracy, set_seed, nn)
-from imgcls_tricks.data import digits_folder
+from imgcls_tricks.datasets import digits_folder
 from imgcls_tricks.callback.schedule import *   # Learner.fit_warm_restarts, Learner.fit_step
 from _digits16 import digits_tensors, init_weights, make_learner
 

@@ -15,9 +15,12 @@ three seeds of the same model, and the snapshots of one SGDR run (three cycles),
 import argparse, json, time, tempfile, warnings, statistics as st
 from pathlib import Path
 from fastai.vision.all import *
-from imgcls_tricks.data import digits_folder, textures_folder, folder_dls, AugPolicy
+from imgcls_tricks.datasets import digits_folder, textures_folder
+from imgcls_tricks.data import folder_dls
+from imgcls_tricks.augment import AugPolicy
 from imgcls_tricks.learner import simple_cnn
 from imgcls_tricks.tta import *
+from imgcls_tricks.ensemble import *
 from imgcls_tricks.callback.schedule import SnapshotSaver   # also adds Learner.fit_warm_restarts
 
 def train(dls, n_out, epochs, lr, seed):

@@ -14,7 +14,8 @@ from fastcore.all import *
 from fastai.vision.all import *
 from .images import SafePILImage
 from .augment import AugPolicy
-from .data import inspect_folder, data_dir, _check_positive, _pick_size, _is_writable, _item_path
+from .core import is_writable
+from .data import inspect_folder, data_dir, _check_positive, _pick_size, _item_path
 
 # %% auto #0
 __all__ = ['image_cache', 'CachedDL', 'cached_dls']
@@ -108,7 +109,7 @@ class CachedDL(TfmdDL):
 def _cache_file(root:Path, size:tuple, cache_dir=None) -> Path:
     "Beside the data (`root/.imgcls_cache/`) when the folder is writable, else under `cache_dir` or `data_dir()`."
     name = f'images-{size[0]}x{size[1]}.pt'
-    if cache_dir is None and _is_writable(root): return root/'.imgcls_cache'/name
+    if cache_dir is None and is_writable(root): return root/'.imgcls_cache'/name
     tag = hashlib.sha1(str(root.absolute()).encode()).hexdigest()[:12]
     return Path(cache_dir if cache_dir is not None else data_dir()/'cache')/f'{root.name}-{tag}-{name}'
 

@@ -161,7 +161,7 @@ def _check_inputs(args):
 
 def _train(args) -> int:
     from imgcls_tricks.job import train   # fastai loads here, not for --help or a usage error
-    from imgcls_tricks.data import AugPolicy
+    from imgcls_tricks.augment import AugPolicy
     m = train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr, bs=args.bs,
               size=args.size, arch=args.arch, pretrained=args.pretrained, policy=AugPolicy(hflip=False) if args.no_flip else None,
               mixup=args.mixup or args.mixup_alpha is not None or args.cutmix_alpha is not None,
@@ -169,6 +169,7 @@ def _train(args) -> int:
               cutmix_alpha=1. if args.cutmix_alpha is None else args.cutmix_alpha, progressive=args.progressive,
               schedule=args.schedule, snapshots=args.snapshots, tta=args.tta, seed=args.seed, progress=not args.quiet,
               threads=args.threads)
+    if os.environ.get('RANK', '0') != '0': return 3 if m['stopped'] else 0   # data-parallel: process 0 speaks
     if not args.quiet:
         print(f"augmentation: {m['augmentation']}")
         e = m.get('ensemble')

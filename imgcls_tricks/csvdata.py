@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import *
 from .images import IMAGE_EXTS, _walk_files
+from .core import is_writable
 from .data import (DataReport, saved_split, _build_dls, _check_class_names, _check_positive, _check_root,
-                                _is_writable, _keep_scanned, _split_file_for)
+                                _keep_scanned, _split_file_for)
 
 # %% auto #0
 __all__ = ['reconcile_csv', 'csv_dls']
@@ -170,7 +171,7 @@ def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label c
         items['is_valid'] = items.fname.map(vmap).astype(bool)
     else:
         if split_file: sf = Path(split_file)
-        elif isinstance(csv, pd.DataFrame) or not _is_writable(Path(csv).parent): sf = _split_file_for(img_dir)
+        elif isinstance(csv, pd.DataFrame) or not is_writable(Path(csv).parent): sf = _split_file_for(img_dir)
         else: sf = Path(csv).with_suffix('.split.csv')
         strat = labels_each.map(lambda ls: ls[0] if ls else '')
         items['is_valid'], notes = saved_split(items.fname, strat, sf, valid_pct, seed); warns += notes

@@ -14,8 +14,8 @@ from PIL import Image
 from sklearn.model_selection import train_test_split
 from fastcore.all import *
 from fastai.vision.all import *
-# re-exported for now, for the modules that still import these names from `imgcls_tricks.data`
-from .images import open_rgb, SafePILImage, IMAGE_EXTS, scan_images, _walk_files, _is_hidden
+from .core import is_writable
+from .images import SafePILImage, IMAGE_EXTS, scan_images, _walk_files, _is_hidden
 from .augment import AugPolicy
 
 # %% auto #0
@@ -27,16 +27,6 @@ def data_dir() -> Path:
     d = os.environ.get('IMGCLS_TRICKS_DATA')
     if d: return Path(d).expanduser()
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'imgcls_tricks'
-
-# %% ../nbs/00_data.ipynb #5e1a0c01
-_MOVED = {'digits_folder': 'datasets', 'textures_folder': 'datasets',   # re-exported for now: some modules
-          'csv_dls': 'csvdata', 'reconcile_csv': 'csvdata'}              # still import them from here
-
-def __getattr__(name:str):
-    "Names moved to `imgcls_tricks.datasets` and `.csvdata`, still found here (loaded on use: they import this one)."
-    if name not in _MOVED: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-    return getattr(importlib.import_module(f'imgcls_tricks.{_MOVED[name]}'), name)
 
 # %% ../nbs/00_data.ipynb #425bf05d
 def stratified_split(labels, # one label per item
@@ -121,16 +111,12 @@ def _check_root(path) -> Path:
     if not path.is_dir(): raise NotADirectoryError(f"dataset path is not a folder: {path.absolute()}")
     return path
 
-def _is_writable(d:Path) -> bool:
-    "Really try to create a file in `d` (permission bits lie for root and read-only mounts)."
-    try:
-        with tempfile.NamedTemporaryFile(dir=d, prefix='.imgcls-probe-'): return True
-    except OSError: return False
+
 
 # %% ../nbs/00_data.ipynb #ddfb518f
 def _split_file_for(root:Path, split_file=None) -> Path:
     if split_file is not None: return Path(split_file)
-    if _is_writable(root): return root/'.imgcls_split.csv'
+    if is_writable(root): return root/'.imgcls_split.csv'
     key = hashlib.sha1(str(root.absolute()).encode()).hexdigest()[:12]
     return data_dir()/'splits'/f'{root.name}-{key}.csv'
 

@@ -12,7 +12,11 @@ import numpy as np, pandas as pd
 from fastai.vision.all import *
 from fastprogress.fastprogress import IN_NOTEBOOK
 from datetime import datetime as _datetime, timezone as _timezone   # after fastai's `import *`
-from .data import digits_folder, folder_dls, csv_dls, AugPolicy, scan_images, IMAGE_EXTS, _walk_files
+from .datasets import digits_folder
+from .data import folder_dls
+from .csvdata import csv_dls
+from .augment import AugPolicy
+from .images import scan_images, IMAGE_EXTS, _walk_files
 from .data import _check_positive
 from .learner import simple_cnn, zoo_learner
 from .diagnose.report import per_class_report, report_dict, plot_class_confusion, show_predictions
@@ -24,6 +28,7 @@ from .callback.mixup import MixCut
 from .callback.schedule import SnapshotSaver   # also `fit_warm_restarts`, `fit_step` (lesson 03)
 from .callback.progresize import ProgressiveResize
 from .tta import tta_preds, choose_tta, _check_tfms
+from .distrib import rank0_result, rank0_then_others, set_rank_seed   # also `Learner.parallel_ctx`, `one_process`
 from .cli import _TTA_SETS, _SCHEDULES, _RUN_FILES, _CLEAN_FILES
 import imgcls_tricks as _pkg   # names of moving modules (clean, ensembles) are looked up at call time
 
@@ -278,6 +283,30 @@ def _dls(path, csv, img_dir, size, bs, seed, policy, verbose):
     if path is None: path, policy = digits_folder(), policy or AugPolicy.digits()
     return folder_dls(path, size=size, bs=bs, seed=seed, policy=policy, verbose=verbose)
 
+# %% ../nbs/10_job.ipynb #f00dfeed0002
+def _finish_run(learn, out:Path, secs:float, run:dict, guard, prog, progressive, snap, tta, found) -> dict:
+    "Measure the trained learner and write `model.pkl`, `metrics.json`, `valid_preds.npz` and `report.html`"
+    with learn.one_process():
+        hist = recorder_history(learn)
+        diag = _diagnosis(learn) if not guard.report else dict(problem=None, evidence='training stopped early')
+        preds = _valid_preds(learn)
+        m = training_metrics(learn, secs, hist, preds)
+        dls = learn.dls
+        m.update(size=list(dls.one_batch()[0].shape[-2:]),
+                 data=str(dls.data_report.root), augmentation=dls.policy.describe(), policy=dls.policy.to_dict(),
+                 stopped=guard.report, diagnosis=diag, **run)
+        if prog: m['progressive'] = dict(fraction=progressive, start=list(prog.sizes(m['size'])[0]), end=m['size'])
+        if snap and not guard.report: m['ensemble'] = _snapshot_ensemble(learn, snap[0].paths, m['accuracy'])
+        if tta is not None and not guard.report:
+            with learn.no_bar(): m['tta'] = _tta(learn, tta, m['accuracy'], run['seed'])
+        m['curves'] = {k: hist[k] for k in ('losses', 'lrs', 'names')}   # with `history`: the report can be redrawn
+        learn.export(out/'model.pkl')
+        np.savez(out/'valid_preds.npz', probs=preds[0].numpy(), targs=preds[1].numpy(),
+                 files=np.array(_valid_files(learn.dls.valid)))
+        (out/'metrics.json').write_text(json.dumps(m, indent=1))
+        write_report(learn, out, m, hist, preds, lr_find=found)
+    return m
+
 # %% ../nbs/10_job.ipynb #cb0f9df3
 def train(path=None, # image folder; None = the embedded digits
           csv=None, # labels CSV instead of class folders
@@ -285,7 +314,7 @@ def train(path=None, # image folder; None = the embedded digits
           out='imgcls_run', # output folder, relative to the working directory (created; same-named files replaced)
           epochs:int=5, # epochs of the schedule (after one frozen epoch when `pretrained`)
           lr:float|str|None=None, # peak LR, 'auto' for `Learner.find_lr`'s pick; default 1e-2 (2e-3 pretrained)
-          bs:int=64, # batch size
+          bs:int=64, # batch size (global: a data-parallel run splits it over its processes)
           size:int|None=None, # image side in pixels; default: the dataset's own
           arch:str='simple_cnn', # `simple_cnn` or a model-zoo name (lesson 01)
           pretrained:bool=False, # ImageNet weights, trained as fastai's `fine_tune`
@@ -313,8 +342,11 @@ def train(path=None, # image folder; None = the embedded digits
     _check_positive(epochs, 'epochs'); _check_positive(threads, 'threads', allow_none=True)   # bs, size: with the data
     if threads: torch.set_num_threads(threads)
     out = Path(out).absolute()   # fastai's `export` joins a relative name to `learn.path`: keep ours absolute
+    progress = progress and not rank_distrib()   # data-parallel: one process prints
     context = _context(torch.get_num_threads()); set_seed(seed)
-    dls = _dls(path, csv, img_dir, size, bs, seed, policy, progress)
+    n_proc = max(1, num_distrib())   # data-parallel: `bs` is the global batch, split over the processes
+    if bs % n_proc: raise ValueError(f"bs={bs} is the global batch: it must divide evenly over {n_proc} processes")
+    dls = rank0_then_others(_dls, path, csv, img_dir, size, bs // n_proc, seed, policy, progress)   # 0 writes the split
     if tta not in (None, 'auto'): _check_tfms(tta, dls.policy, caller='--tta')   # refuse a label-changing TTA first
     learn = _make_learner(dls, arch, pretrained)
     out.mkdir(parents=True, exist_ok=True); learn.path = out
@@ -329,28 +361,16 @@ def train(path=None, # image folder; None = the embedded digits
     prog = ProgressiveResize(start_size=progressive) if progressive else None
     cbs = [guard] + [c for c in (mix, prog) if c is not None]
     snap = [SnapshotSaver(overwrite=True)] if snapshots else []   # `out/models/snapshot_cycle<i>.pth`
+    if num_distrib() > 1: set_rank_seed(seed)   # each process draws its own augmentations
     t0 = time.time()
-    with _progress(learn, progress): how = _fit(learn, epochs, lr, pretrained, cbs, schedule, cycles, snap)
-    secs = time.time() - t0
-    hist = recorder_history(learn)
-    diag = _diagnosis(learn) if not guard.report else dict(problem=None, evidence='training stopped early')
-    preds = _valid_preds(learn)
-    m = training_metrics(learn, secs, hist, preds)
-    m.update(arch=arch, pretrained=pretrained, schedule=how, lr=lr, bs=dls.train.bs, size=list(dls.one_batch()[0].shape[-2:]),
-             data=str(dls.data_report.root), augmentation=dls.policy.describe(), policy=dls.policy.to_dict(),
-             mixup=mixup, seed=seed, stopped=guard.report, diagnosis=diag, context=context, **extra)
-    if mix: m['mixcut'] = dict(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha)
-    if prog: m['progressive'] = dict(fraction=progressive, start=list(prog.sizes(m['size'])[0]), end=m['size'])
-    if snap and not guard.report: m['ensemble'] = _snapshot_ensemble(learn, snap[0].paths, m['accuracy'])
-    if tta is not None and not guard.report:
-        with learn.no_bar(): m['tta'] = _tta(learn, tta, m['accuracy'], seed)
-    m['curves'] = {k: hist[k] for k in ('losses', 'lrs', 'names')}   # with `history`: the report can be drawn again
-    learn.export(out/'model.pkl')
-    np.savez(out/'valid_preds.npz', probs=preds[0].numpy(), targs=preds[1].numpy(),
-             files=np.array(_valid_files(learn.dls.valid)))
-    (out/'metrics.json').write_text(json.dumps(m, indent=1))
-    write_report(learn, out, m, hist, preds, lr_find=found)
-    return m
+    with _progress(learn, progress), learn.parallel_ctx():   # data-parallel under `accelerate launch` (lesson 09a)
+        how = _fit(learn, epochs, lr, pretrained, cbs, schedule, cycles, snap)
+    run = dict(arch=arch, pretrained=pretrained, schedule=how, lr=lr, bs=dls.train.bs * n_proc, mixup=mixup, seed=seed, context=context,
+               **extra)
+    if mix: run['mixcut'] = dict(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha)
+    # data-parallel: process 0 measures and writes everything, alone; the others wait and return its metrics
+    return rank0_result(_finish_run, learn, out, time.time() - t0, run, guard, prog, progressive, snap, tta, found)
+
 
 # %% ../nbs/10_job.ipynb #4f684cfd
 def _load_learner(f):
@@ -391,7 +411,7 @@ def _image_files(inputs) -> list:
 def predict_files(model, # an exported learner (`model.pkl`) or a `Learner`
                   inputs, # image files and/or folders
                   tta:str|None=None, # also average over test-time augmentation: 'flip', '5crop', '10crop', 'random'
-                  bs:int=64, # batch size
+                  bs:int=64, # batch size (global: a data-parallel run splits it over its processes)
                  ) -> pd.DataFrame:
     "One row per image: file, predicted class, its probability, and a probability column per class."
     if isinstance(model, Learner): learn = model

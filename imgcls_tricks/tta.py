@@ -8,6 +8,7 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/tta.html.md"""
 from __future__ import annotations
 from fastai.vision.all import *
 from .callback.lr_find import LearnerSnapshot   # the one 'leave no trace' snapshot (lesson 02)
+from .distrib import gather_ordered   # also `Learner.ordered_preds` (lesson 09a)
 import warnings
 import torch.nn.functional as F
 import torchvision.transforms.functional as TF
@@ -136,7 +137,8 @@ class _TTACallback(Callback):
         for _ in range(self.n_random): ps.append(self._probs(tuple(self.rand(self.raw))[:n]))
         if not ps: return
         ps = torch.stack(ps)
-        self.augs.append(to_detach(ps.mean(0) if self.agg=='mean' else ps.max(0)[0])) # to the CPU, batch by batch
+        ps = ps.mean(0) if self.agg=='mean' else ps.max(0)[0]
+        self.augs.append(to_detach(ps, gather=False)) # to the CPU, batch by batch; this process's items only
 
 def _tta_parts(learn, dl, tfms, n, agg, crop, resize):
     "(augmented or None, plain, targets) probabilities for the items of `dl`, gathered batch by batch on the CPU"
@@ -145,8 +147,9 @@ def _tta_parts(learn, dl, tfms, n, agg, crop, resize):
     raw = dl.new(shuffle=False, drop_last=False, **kw)
     cb = _TTACallback(plain, rand, _tta_views(tfms, crop, resize), n if tfms=='random' else 0,
                       getcallable(learn.loss_func, 'activation'), agg)
-    plain,targs = learn.get_preds(dl=raw, cbs=cb, reorder=False) # not shuffled: items stay in order
-    return (torch.cat(cb.augs) if cb.augs else None),plain,targs
+    plain,targs = learn.ordered_preds(dl=raw, cbs=cb) # items in order; data-parallel: from every process, each once
+    aug = gather_ordered(torch.cat(cb.augs), len(raw.dataset)) if cb.augs else None
+    return aug,plain,targs
 
 
 # %% ../nbs/06_tta.ipynb #b9e04973

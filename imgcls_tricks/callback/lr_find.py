@@ -10,6 +10,7 @@ __all__ = ['leave_no_trace', 'LearnerSnapshot', 'state_fingerprint', 'suggest_mi
 
 # %% ../../nbs/02_callback.lr_find.ipynb #10332f1c
 from fastai.vision.all import *
+from ..distrib import rank0_result   # also `Learner.one_process` (lesson 09a)
 import hashlib, math, random, warnings
 from copy import deepcopy
 from contextlib import contextmanager
@@ -337,6 +338,12 @@ def find_lr(self:Learner,
     if num_it < 10: raise ValueError(f"find_lr: num_it must be at least 10, got {num_it}")
     if runs < 1: raise ValueError(f"find_lr: runs must be at least 1, got {runs}")
     if recommend not in _suggesters: raise ValueError(f"find_lr: recommend must be one of {list(_suggesters)}, got {recommend!r}")
+    if num_distrib() > 1:   # data-parallel: one sweep, by process 0 alone; every process gets its result
+        def sweep():
+            with self.one_process(): return self.find_lr(start_lr, end_lr, num_it, runs, seed, stop_factor, beta, recommend, cbs)
+        res = rank0_result(sweep)
+        if show_plot: res.plot()
+        return res
     n_epoch = math.ceil(num_it / len(self.dls.train))
     lrs,losses,raws = [],[],[]
     csv = [c for c in self.cbs if isinstance(c, CSVLogger)]   # it ignores `lr_finder` and would truncate its file

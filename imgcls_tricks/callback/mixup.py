@@ -22,7 +22,8 @@ class MixCut(Callback):
         switch_prob:float=0.5,   # with both on: chance that a mixed batch uses CutMix rather than MixUp
         label_smoothing:float=0.,# ε: targets become (1-ε)·target + ε/C (cross-entropy) or + ε/2 (BCE), every batch
         stop_pct:float=1.,       # stop mixing once this fraction of each `fit` is done (1. = never)
-        seed:int|None=None,      # seed of MixCut's own generator; None: drawn from torch when a fit starts
+        seed:int|None=None,      # seed of MixCut's own generator (process r of a data-parallel run: seed + r);
+                                 # None: drawn from torch when a fit starts
     ):
         for n,a in (('mixup_alpha',mixup_alpha),('cutmix_alpha',cutmix_alpha)):
             if not a>=0: raise ValueError(f"MixCut: `{n}` must be >= 0 (0 turns it off), got {a!r}")
@@ -34,7 +35,8 @@ class MixCut(Callback):
         self.rng,self.counts,self.d = None,Counter(),dict(kind=None)
 
     def _new_rng(self):
-        return np.random.default_rng(self.seed if self.seed is not None else int(torch.randint(0, 2**62, ()).item()))
+        seed = self.seed if self.seed is not None else int(torch.randint(0, 2**62, ()).item())
+        return np.random.default_rng(seed + rank_distrib())   # data-parallel processes mix their slices differently
 
 # %% ../../nbs/04_callback.mixup.ipynb #cf7ee575
 @patch

@@ -8,7 +8,7 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/clean.dups.html.md"""
 __all__ = ['find_duplicates', 'learner_embeddings', 'leakage_report', 'show_pairs']
 
 # %% ../../nbs/07b_clean.dups.ipynb #a28859c5
-from ..data import open_rgb, _to_rgb
+from ..images import open_rgb, _to_rgb
 from .issues import _folder_table
 from fastai.vision.all import *
 import io, struct, zlib, hashlib, multiprocessing

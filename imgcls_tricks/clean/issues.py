@@ -8,7 +8,7 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/clean.issues.html.md"""
 __all__ = ['oof_probs', 'find_label_issues', 'show_issues']
 
 # %% ../../nbs/07a_clean.issues.ipynb #d1267b42
-from ..data import open_rgb, SafePILImage, IMAGE_EXTS, _is_hidden, _walk_files
+from ..images import open_rgb, SafePILImage, IMAGE_EXTS, _is_hidden, _walk_files
 from fastai.vision.all import *
 import warnings, unicodedata
 from collections import Counter

@@ -9,7 +9,8 @@ __all__ = ['CLEAN_REASONS', 'DecisionJournal', 'ImageCleaner', 'review_sheet', '
 
 # %% ../../nbs/07c_clean.review.ipynb #6f34c76f
 from ..core import sha256_file, utc_now, is_writable, append_jsonl, read_jsonl, write_new
-from ..data import open_rgb, data_dir
+from ..images import open_rgb
+from ..data import data_dir
 from .issues import _CLEAN_DIR, _BUCKETS, _layout, _folder_table, find_label_issues
 from fastcore.basics import patch
 import os, io, html, base64, hashlib, tempfile, warnings, unicodedata

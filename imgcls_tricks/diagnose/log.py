@@ -11,6 +11,7 @@ __all__ = ['LOG_FIELDS', 'dataset_version', 'ExperimentLog', 'runs_table']
 from fastai.vision.all import *
 from .curves import _content_hashes
 from .report import per_class_report, _clean
+from ..distrib import rank0_result
 import json, hashlib, time, datetime, os
 
 # %% ../../nbs/08d_diagnose.log.ipynb #443237ee
@@ -92,10 +93,12 @@ def _item_names(dls, idxs):
 
 def _valid_probs(learn):
     "Probabilities and targets of the validation set, computed directly (no nested `get_preds` inside a fit)."
-    model, act = learn.model, getattr(learn.loss_func, 'activation', noop)
+    model, act = get_model(learn.model), getattr(learn.loss_func, 'activation', noop)
+    dl = learn.dls.valid
+    dl = getattr(dl, 'dl', dl)   # data-parallel: the whole validation set in every process, not this process's slice
     was = model.training; model.eval(); ps, ts = [], []
     with torch.no_grad():
-        for *xb,yb in learn.dls.valid:
+        for *xb,yb in dl:
             ps.append(act(model(*xb)).float().cpu().as_subclass(Tensor)); ts.append(yb.cpu().as_subclass(Tensor))
     model.train(was)
     return torch.cat(ps), torch.cat(ts)
@@ -133,6 +136,20 @@ class ExperimentLog(Callback):
         i = int(np.nanargmin(col) if lower else np.nanargmax(col))
         return dict(name=m, value=col[i], epoch=i, higher_is_better=not lower)
 
+# %% ../../nbs/08d_diagnose.log.ipynb #f00dfeed0001
+def _free_run_name(log_dir:Path, stem:str) -> str:
+    "`<stem>-<time>`, with a counter if a log of that name exists"
+    run, k = f"{stem}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}", 1
+    while (log_dir/f'{run}.json').exists(): k += 1; run = f"{stem}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}-{k}"
+    return run
+
+def _write_log(log_dir:Path, record:dict):
+    "The run's JSON and Markdown logs, and its row of `runs.csv`"
+    run = record['run']
+    (log_dir/f'{run}.json').write_text(json.dumps(record, indent=1, allow_nan=False))
+    (log_dir/f'{run}.md').write_text(_log_markdown(record))
+    _append_run(log_dir/'runs.csv', record)
+
 # %% ../../nbs/08d_diagnose.log.ipynb #658d27b1
 @patch
 def after_fit(self:ExperimentLog):
@@ -140,9 +157,7 @@ def after_fit(self:ExperimentLog):
     if not vals: return   # nothing finished (cancelled before the first epoch ended)
     log_dir = Path(self.log_dir if self.log_dir is not None else self.learn.path/'experiments')
     log_dir.mkdir(parents=True, exist_ok=True)
-    run = f"{self.run_name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    k = 1
-    while (log_dir/f'{run}.json').exists(): k += 1; run = f"{self.run_name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}-{k}"
+    run = rank0_result(_free_run_name, log_dir, self.run_name)   # data-parallel: one name, chosen by process 0
     probs, targs = _valid_probs(self.learn)
     vocab = [str(v) for v in getattr(self.dls, 'vocab', range(probs.shape[1]))]
     rep = per_class_report(probs, targs, vocab, absent='ignore')
@@ -159,7 +174,7 @@ def after_fit(self:ExperimentLog):
         architecture=self.arch or _describe_model(self.model), input_size=self._input,
         augmentation=self.augmentation or _describe_augs(self.dls.train),
         optimizer=getattr(self.learn.opt_func, '__name__', None) or getattr(getattr(self.learn.opt_func, 'func', None), '__name__', str(self.learn.opt_func)),
-        lr=self._lr, lr_schedule=sched, batch_size=self.dls.train.bs,
+        lr=self._lr, lr_schedule=sched, batch_size=self.dls.train.bs * max(1, num_distrib()),   # global batch
         epochs=dict(planned=self._n_epoch, run=len(vals)),
         best_metric=self._best(names, vals),
         final_metrics={n: (None if v is None else float(v)) for n,v in zip(names, vals[-1])},
@@ -169,9 +184,7 @@ def after_fit(self:ExperimentLog):
                            p_predicted=round(float(conf[i]), 4), reason='') for i,nm in zip(worst, _item_names(self.dls, worst))],
         diagnosis=diag, next_action=self.next_action or first, notes=self.notes,
         train_seconds=round(time.time()-self._t0, 2)))
-    (log_dir/f'{run}.json').write_text(json.dumps(self.record, indent=1, allow_nan=False))
-    (log_dir/f'{run}.md').write_text(_log_markdown(self.record))
-    _append_run(log_dir/'runs.csv', self.record)
+    rank0_result(_write_log, log_dir, self.record)   # data-parallel: written once, by process 0
     self.log_path = log_dir/f'{run}.json'
 
 # %% ../../nbs/08d_diagnose.log.ipynb #b8f2624f

@@ -9,7 +9,9 @@ warnings.filterwarnings('ignore')
 torch.set_num_threads(1)
 from fastai.vision.all import *
 from imgcls_tricks.distrib import rank0_result, set_rank_seed
-from imgcls_tricks.data import digits_folder, folder_dls, AugPolicy
+from imgcls_tricks.datasets import digits_folder
+from imgcls_tricks.data import folder_dls
+from imgcls_tricks.augment import AugPolicy
 from imgcls_tricks.learner import simple_cnn
 from imgcls_tricks.callback.mixup import MixCut
 from imgcls_tricks.callback.progresize import ProgressiveResize
@@ -39,7 +41,7 @@ def weights(learn): return torch.cat([p.detach().flatten() for p in learn.model.
 
 class Count(Callback):
     "Count training steps in this process"
-    def before_fit(self): self.n = 0
+    n = 0
     def after_batch(self): self.n += int(self.training)
 
 res = dict(rank=rank, world=world, **res0)
