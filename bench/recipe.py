@@ -47,8 +47,18 @@ def test_probs(learn, files, tta=None):
     else: p, y = tta_preds(learn, dl, tfms=tta.tfms, beta=tta.beta)
     return p, y
 
+def run_recipes(path, df, a, seed, out):
+    for name, kw in a.recipes.items():
+        with Timer() as t: r = train_classifier(path, bs=a.bs, seed=seed, show=False, **kw)
+        dl = r.learn.dls.test_dl(df, with_labels=True)
+        p, y = recipe_preds(r, dl)
+        out[name] = dict(acc=_acc(p, y), cpu=t.cpu, wall=t.wall, lr=r.lr, tta=str(r.tta.tfms) if r.tta else None,
+                         valid_acc=r.ensemble_acc)
+    return out
+
 def run_seed(path, files, df, a, seed):
     out = {}
+    if a.only_recipes: return run_recipes(path, df, a, seed, out)
     with Timer() as t:
         learn = plain_learner(path, a.bs, seed); fit(learn, a.epochs)
     p, y = test_probs(learn, files); out['plain fastai'] = dict(acc=_acc(p, y), cpu=t.cpu, wall=t.wall)
@@ -58,7 +68,7 @@ def run_seed(path, files, df, a, seed):
     with Timer() as t:
         learn = plain_learner(path, a.bs, seed); lr = learn.find_lr(num_it=a.lr_steps, seed=seed).recommended
         fit(learn, a.epochs, lr)
-    p, y = test_probs(learn, files); out['+ find_lr'] = dict(acc=_acc(p, y), cpu=t.cpu, wall=t.wall, lr=lr)
+    p, y = test_probs(learn, files); out['+ find_lr (valley)'] = dict(acc=_acc(p, y), cpu=t.cpu, wall=t.wall, lr=lr)
     with Timer() as t:
         learn = plain_learner(path, a.bs, seed, [MixCut()]); fit(learn, a.epochs)
     p, y = test_probs(learn, files); out['+ MixCut'] = dict(acc=_acc(p, y), cpu=t.cpu, wall=t.wall)
@@ -67,13 +77,7 @@ def run_seed(path, files, df, a, seed):
         for i in range(2): l = plain_learner(path, a.bs, seed*10 + i); fit(l, a.epochs//2); ls.append(l)
     p = ensemble_preds([test_probs(l, files)[0] for l in ls])
     out[f'+ ensemble (2 × {a.epochs//2} epochs)'] = dict(acc=_acc(p, y), cpu=t.cpu, wall=t.wall)
-    for name, kw in a.recipes.items():
-        with Timer() as t: r = train_classifier(path, bs=a.bs, seed=seed, show=False, **kw)
-        dl = r.learn.dls.test_dl(df, with_labels=True)
-        p, y = recipe_preds(r, dl)
-        out[name] = dict(acc=_acc(p, y), cpu=t.cpu, wall=t.wall, lr=r.lr, tta=str(r.tta.tfms) if r.tta else None,
-                         valid_acc=r.ensemble_acc)
-    return out
+    return run_recipes(path, df, a, seed, out)
 
 def main():
     p = argparse.ArgumentParser()
@@ -85,14 +89,20 @@ def main():
     p.add_argument('--lr-steps', type=int, default=50)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--n-per-class', type=int, default=250)
+    p.add_argument('--recipe-tta', type=int, default=1, help='0: the recipe rows without TTA (cheaper)')
+    p.add_argument('--lr-rule', default='slide', help="the recipe's find_lr suggestion ('valley' was measured too)")
+    p.add_argument('--only-recipes', action='store_true', help='run only the recipe rows (written as recipe.recipes-N.json with --part)')
     p.add_argument('--part', type=int, default=None, help='write recipe.part-N.json only (one process per seed)')
     p.add_argument('--merge', action='store_true', help='combine the recipe.part-*.json files into recipe.json/.md')
     a = p.parse_args()
     if a.quick: a.epochs, a.seeds, a.n_per_class, a.recipe_epochs, a.digits_epochs = 2, [0], 40, [2], 1
-    a.recipes = {f'recipe, {e} epochs': dict(epochs=e) for e in a.recipe_epochs}
+    a.recipes = {f"recipe, {e} epochs{'' if a.recipe_tta else ', no TTA'}": dict(epochs=e, lr_rule=a.lr_rule, tta=bool(a.recipe_tta))
+                 for e in a.recipe_epochs}
+    if a.lr_rule != 'slide': a.recipes = {f'{k}, {a.lr_rule} LR rule': v for k, v in a.recipes.items()}
     out = Path(__file__).parent/('results/quick' if a.quick else 'results')   # a smoke run never overwrites the numbers
     out.mkdir(parents=True, exist_ok=True)
-    if a.merge: return report(a, out, [json.loads(f.read_text()) for f in sorted(out.glob('recipe.part-*.json'))])
+    if a.merge: return report(a, out, [json.loads(f.read_text()) for f in sorted(out.glob('recipe.part-*.json'))]
+                              + [json.loads(f.read_text()) for f in sorted(out.glob('recipe.recipes-*.json'))])
     torch.set_num_threads(1)
     path = capstone_folder(n_per_class=a.n_per_class)
     test_root = capstone_folder(n_per_class=max(a.n_per_class//4, 10), seed=1000)
@@ -102,13 +112,13 @@ def main():
         for k, v in run_seed(path, files, df, a, s).items(): rows.setdefault(k, []).append(v)
         print('seed', s, {k: round(v[-1]['acc'], 3) for k, v in rows.items()}, flush=True)
     digits = []
-    for s in a.seeds:
+    for s in ([] if a.only_recipes else a.seeds):
         with Timer() as t: r = train_classifier(digits_folder(), epochs=a.digits_epochs, policy=AugPolicy.digits(), seed=s, show=False)
         digits.append(dict(acc=r.ensemble_acc, cpu=t.cpu, wall=t.wall, lr=r.lr))
         print('digits', digits[-1], flush=True)
     part = dict(settings={k: v for k, v in vars(a).items()}, n_test=len(files), per_seed=rows, digits=digits)
     if a.part is not None:   # one process per seed, merged afterwards with --merge
-        (out/f'recipe.part-{a.part}.json').write_text(json.dumps(part, indent=1, default=str)); return
+        (out/f"recipe.{'recipes' if a.only_recipes else 'part'}-{a.part}{'' if a.recipe_tta else '-notta'}.json").write_text(json.dumps(part, indent=1, default=str)); return
     report(a, out, [part])
 
 def report(a, out, parts):
@@ -118,8 +128,9 @@ def report(a, out, parts):
         for k, v in pt['per_seed'].items(): rows.setdefault(k, []).extend(v)
         digits += pt['digits']
     files = range(parts[0]['n_test'])
+    parts = [pt for pt in parts if not pt['settings'].get('only_recipes')] + [pt for pt in parts if pt['settings'].get('only_recipes')]
     for k in ('epochs', 'n_per_class', 'lr_steps', 'bs', 'digits_epochs'): setattr(a, k, parts[0]['settings'][k])
-    a.seeds = sorted(s for pt in parts for s in pt['settings']['seeds'])
+    a.seeds = sorted(s for pt in parts if not pt['settings'].get('only_recipes') for s in pt['settings']['seeds'])
     base = rows['plain fastai']
     summ = []
     for k, v in rows.items():
