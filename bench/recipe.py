@@ -150,9 +150,11 @@ def report(a, out, parts):
     md += ['', f"Data: `capstone_folder(n_per_class={a.n_per_class})` (8 shape classes, 32 px, "
            f"{a.n_per_class*len(CAPSTONE_CLASSES)} images, 80/20 split). {a.epochs} epochs, bs {a.bs}, small CNN from scratch (`simple_cnn`). "
            "Plain fastai: `ImageDataLoaders.from_folder` + `aug_transforms()`, `fit_one_cycle` at its default LR (1e-3). "
-           f"find_lr: {a.lr_steps} steps, valley. Ensemble: 2 models of half the epochs (same CPU). "
+           f"+ find_lr: {a.lr_steps} steps, fastai-style valley rule. Ensemble: 2 models of half the epochs (same CPU). "
            "Recipe: `train_classifier` defaults (`folder_dls` with the default `AugPolicy`, find_lr, one-cycle, "
-           "TTA chosen on half of validation); its CPU time includes the LR sweep and choosing TTA."]
+           "TTA chosen on half of validation, `lr_rule='slide'` unless the row says valley); its CPU time includes the data "
+           "scan, the LR sweep and choosing TTA. Rows were run in separate processes at different machine loads "
+           "(the recipe rows later, on a quieter machine): CPU time is steadier than wall time, but not load-free."]
     da, dc, dw = (np.array([d[k] for d in digits]) for k in ('acc', 'cpu', 'wall'))
     md += ['', f"Digits (`digits_folder()`, 360 valid images, `AugPolicy.digits()`): `train_classifier(epochs={a.digits_epochs})` "
            f"reaches {da.mean():.3f} ± {da.std(ddof=1) if len(da) > 1 else 0:.3f} valid accuracy (after TTA chosen on half of it) "
