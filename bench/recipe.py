@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.vision.all import *
 from imgcls_tricks.learner import simple_cnn
-from imgcls_tricks.data import digits_folder, AugPolicy
+from imgcls_tricks.datasets import digits_folder
+from imgcls_tricks.augment import AugPolicy
 from imgcls_tricks.callback.mixup import MixCut
 from imgcls_tricks.callback.lr_find import *
-from imgcls_tricks.tta import choose_tta, tta_preds, ensemble_preds
+from imgcls_tricks.tta import choose_tta, tta_preds
+from imgcls_tricks.ensemble import ensemble_preds
 from imgcls_tricks.recipe import capstone_folder, train_classifier, recipe_preds, CAPSTONE_CLASSES
 warnings.filterwarnings('ignore')
 

@@ -8,8 +8,10 @@ _warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated'
 # The lessons' modules load on first use: `import imgcls_tricks.cli` (the command line, `--help`) stays light,
 # and `from imgcls_tricks import *` brings every lesson's public names (each module's `__all__`, built by nbdev)
 # and nothing else: no submodule names such as `data`, and no fastai name rebound (tested in nbs/index.ipynb).
-_MODULES = ('data', 'learner', 'callback.lr_find', 'callback.schedule', 'callback.mixup', 'callback.progresize', 'tta',
-            'clean', 'diagnose.curves', 'diagnose.report', 'diagnose.learning', 'diagnose.log', 'job', 'recipe')
+_MODULES = ('data', 'images', 'augment', 'datasets', 'cached', 'csvdata', 'learner', 'callback.lr_find',
+            'callback.schedule', 'callback.mixup', 'callback.progresize', 'tta', 'ensemble',
+            'clean.issues', 'clean.dups', 'clean.review', 'clean.apply', 'diagnose.curves', 'diagnose.report',
+            'diagnose.learning', 'diagnose.log', 'recipe', 'distrib', 'job')
 _NOT_STAR = {'job': {'train'}}   # `train` stays in `imgcls_tricks.job`: too generic a name for `import *`
 
 def _load_all() -> list:

@@ -7,13 +7,13 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/distrib.html.md"""
 # %% auto #0
 __all__ = ['rank0_result', 'rank0_then_others', 'gather_ordered', 'set_rank_seed']
 
-# %% ../nbs/09a_distrib.ipynb #99c0b4bf
+# %% ../nbs/09a_distrib.ipynb #5ef8648e
 from fastai.vision.all import *
 from fastai.distributed import DistributedDL, DistributedTrainer
 import torch.distributed as dist
 import os
 
-# %% ../nbs/09a_distrib.ipynb #02309176
+# %% ../nbs/09a_distrib.ipynb #00dcf1e7
 @patch
 def _broadcast(self:DistributedDL, t, rank):
     "Broadcast the index list `t` from `rank`: on CUDA for NCCL (as fastai does), on the CPU for gloo"
@@ -22,7 +22,7 @@ def _broadcast(self:DistributedDL, t, rank):
     dist.broadcast(t, rank)
     return t.cpu().tolist()
 
-# %% ../nbs/09a_distrib.ipynb #5637df8e
+# %% ../nbs/09a_distrib.ipynb #5fed87e2
 def _process_group():
     "Join the launcher's process group if nothing has yet (accelerate picks NCCL on GPUs, gloo on CPUs)"
     if not dist.is_initialized():
@@ -44,7 +44,7 @@ def rank0_result(fn:callable, # what to run once, in process 0
     if not ok: raise RuntimeError(f"rank0_result: process 0 failed: {res}")
     return res
 
-# %% ../nbs/09a_distrib.ipynb #14e717e4
+# %% ../nbs/09a_distrib.ipynb #5a56ef29
 def rank0_then_others(fn:callable, # what every process runs; process 0 first, e.g. because it writes shared files
                       *args, **kwargs):
     "Run `fn(*args, **kwargs)` in process 0, then in the other processes; each returns its own result"
@@ -54,7 +54,7 @@ def rank0_then_others(fn:callable, # what every process runs; process 0 first, e
     rank0_result(first)   # the others wait here; a failure in process 0 reaches them all
     return box['res'] if rank_distrib() == 0 else fn(*args, **kwargs)
 
-# %% ../nbs/09a_distrib.ipynb #6f6789b4
+# %% ../nbs/09a_distrib.ipynb #4fab380d
 def _backend_device() -> str: return 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
 
 def gather_ordered(t:Tensor, # this process's predictions for its whole shard, in shard order
@@ -68,7 +68,7 @@ def gather_ordered(t:Tensor, # this process's predictions for its whole shard, i
     dist.all_gather(parts, t)
     return torch.cat(parts)[:n].cpu()
 
-# %% ../nbs/09a_distrib.ipynb #15a42977
+# %% ../nbs/09a_distrib.ipynb #13100d48
 class _ShardPreds(Callback):
     "Keep this process's predictions and targets, not gathered"
     order = 100
@@ -77,7 +77,7 @@ class _ShardPreds(Callback):
         self.preds.append(self.learn.to_detach(self.pred, gather=False))
         self.targs.append(self.learn.to_detach(self.yb[0], gather=False))
 
-# %% ../nbs/09a_distrib.ipynb #01513605
+# %% ../nbs/09a_distrib.ipynb #7a7e249d
 @patch
 def ordered_preds(self:Learner,
     ds_idx:int=1, # loader of `self.dls` to predict on (1: validation) when `dl` is None
@@ -95,7 +95,7 @@ def ordered_preds(self:Learner,
     n = len(dl.dataset)
     return act(gather_ordered(torch.cat(cb.preds), n)), gather_ordered(torch.cat(cb.targs), n)
 
-# %% ../nbs/09a_distrib.ipynb #c8590509
+# %% ../nbs/09a_distrib.ipynb #2692f0a9
 @patch
 @contextmanager
 def parallel_ctx(self:Learner, **kwargs):
@@ -104,7 +104,7 @@ def parallel_ctx(self:Learner, **kwargs):
     kwargs = {'sync_bn': cuda, **({} if cuda else {'cpu': True}), **kwargs}
     with self.distrib_ctx(**kwargs): yield self
 
-# %% ../nbs/09a_distrib.ipynb #3156b950
+# %% ../nbs/09a_distrib.ipynb #4f8e81a5
 @patch
 @contextmanager
 def one_process(self:Learner):
@@ -117,7 +117,7 @@ def one_process(self:Learner):
         if old is None: os.environ.pop('WORLD_SIZE')
         else: os.environ['WORLD_SIZE'] = old
 
-# %% ../nbs/09a_distrib.ipynb #257a5d40
+# %% ../nbs/09a_distrib.ipynb #ac5a393a
 def set_rank_seed(seed:int, # the run's seed; process `r` uses `seed + r`
                  ) -> int:
     "Seed every generator with `seed + rank`, so processes draw different augmentations but runs reproduce"

@@ -8,11 +8,13 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/recipe.html.md"""
 from __future__ import annotations
 from fastai.vision.all import *
 from PIL import Image, ImageDraw
-from .data import data_dir, stratified_split, folder_dls, AugPolicy
+from .data import data_dir, stratified_split, folder_dls
+from .augment import AugPolicy
 from .learner import simple_cnn
 from .callback.lr_find import *
 from .callback.mixup import MixCut
-from .tta import choose_tta, tta_preds, ensemble_preds
+from .tta import choose_tta, tta_preds
+from .ensemble import ensemble_preds
 from .diagnose.log import ExperimentLog
 import json, os, shutil, tempfile, time, warnings
 
