@@ -10,6 +10,7 @@ from fastai.vision.all import *
 from PIL import Image, ImageDraw
 from .data import data_dir, stratified_split, folder_dls
 from .augment import AugPolicy
+from .datasets import _cached, _finish_folder, _tmp_beside
 from .learner import simple_cnn
 from .callback.lr_find import *
 from .callback.mixup import MixCut
@@ -87,27 +88,6 @@ def capstone_image(kind:str, # one of `CAPSTONE_CLASSES`
     return Image.fromarray(x.clip(0, 255).astype(np.uint8))
 
 # %% ../nbs/09_recipe.ipynb #6951c5f5
-def _same_dataset(dest:Path, meta:dict) -> bool:
-    try: return json.loads((dest/'.imgcls_dataset.json').read_text()) == meta
-    except (OSError, ValueError): return False
-
-def _swap_in(tmp:Path, dest:Path, meta:dict) -> Path:
-    "Rename the finished `tmp` to `dest`; replace only an older copy that this generator wrote."
-    (tmp/'.imgcls_dataset.json').write_text(json.dumps(meta))
-    if dest.exists():
-        if not (dest/'.imgcls_dataset.json').exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise FileExistsError(f"capstone_folder: {dest.absolute()} exists and was not written by it; pass another `dest`")
-        if _same_dataset(dest, meta): shutil.rmtree(tmp, ignore_errors=True); return dest   # another process won
-        old = dest.with_name(f'.{dest.name}.old-{os.getpid()}'); dest.rename(old)
-    else: old = None
-    try: tmp.rename(dest)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not _same_dataset(dest, meta): raise
-    if old is not None: shutil.rmtree(old, ignore_errors=True)
-    return dest
-
 def capstone_folder(dest=None, # target folder; default under `data_dir()`
                     n_per_class:int=250, # images per class
                     size:int=32, # image side in pixels
@@ -120,19 +100,18 @@ def capstone_folder(dest=None, # target folder; default under `data_dir()`
     dest = Path(dest) if dest is not None else data_dir()/f'capstone{size}_{n_per_class}_s{seed}'
     meta = dict(source='imgcls_tricks.capstone', classes=list(CAPSTONE_CLASSES), n_per_class=n_per_class, size=size,
                 valid_pct=valid_pct, seed=seed, version=1)
-    if not force and _same_dataset(dest, meta): return dest
+    if _cached(dest, meta, force): return dest
     rng = np.random.default_rng(seed)
     labels = [k for k in CAPSTONE_CLASSES for _ in range(n_per_class)]
     is_valid = stratified_split(labels, valid_pct, seed)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.tmp-', dir=dest.parent))
+    tmp = _tmp_beside(dest)
     try:
         for i, (k, v) in enumerate(zip(labels, is_valid)):
             d = tmp/('valid' if v else 'train')/k
             d.mkdir(parents=True, exist_ok=True)
             capstone_image(k, size, rng).save(d/f'{i:05d}.png', compress_level=1)
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    return _swap_in(tmp, dest, meta)
+    return _finish_folder(tmp, dest, meta, force)   # the same atomic swap as the course's other datasets
 
 # %% ../nbs/09_recipe.ipynb #a2be54b7
 def class_weights(counts, # images per class in the training set
