@@ -84,59 +84,69 @@ class ProgressiveResize(Callback):
         f = 0. if pct<=self.start else (pct-self.start)/(self.finish-self.start)
         return tuple(a + int((b-a)*f//self.step)*self.step for a,b in zip(s,e))
 
-    def _skip(self): return hasattr(self.learn, 'lr_finder')
-    def before_fit(self): self.lr_scale = 1.
-    def before_train(self):
-        if self._skip(): return
-        if self.train_iter==0:  # a fit starts (validate/get_preds/tta fire before_fit too, but never before_train)
-            self.n_fit += 1
-            self.frozen = getattr(self.opt, 'frozen_idx', 0) > 0
-            self.end,self.bs0 = self.end_size,self.dl.bs
-        self.lr_scale = 1.
-        if self.scale_bs:
-            bs = self._epoch_bs()
-            if bs!=self.dl.bs: self.learn.dl = self.dl.new(bs=bs)
-            r = bs/self.bs0
-            self.lr_scale = r if self.scale_lr=='linear' else math.sqrt(r) if self.scale_lr=='sqrt' else 1.
-        self.history.append(dict(fit=self.n_fit, phase='frozen' if self.frozen else 'unfrozen', epoch=self.epoch,
-                                 size=None, last_size=None, bs=self.dl.bs, lr_scale=self.lr_scale))
+# %% ../../nbs/05_callback.progresize.ipynb #f00dfeed010
+@patch
+def _skip(self:ProgressiveResize): return hasattr(self.learn, 'lr_finder')
+@patch
+def before_fit(self:ProgressiveResize): self.lr_scale = 1.
+@patch
+def before_train(self:ProgressiveResize):
+    if self._skip(): return
+    if self.train_iter==0:  # a fit starts (validate/get_preds/tta fire before_fit too, but never before_train)
+        self.n_fit += 1
+        self.frozen = getattr(self.opt, 'frozen_idx', 0) > 0
+        self.end,self.bs0 = self.end_size,self.dl.bs
+    self.lr_scale = 1.
+    if self.scale_bs:
+        bs = self._epoch_bs()
+        if bs!=self.dl.bs: self.learn.dl = self.dl.new(bs=bs)
+        r = bs/self.bs0
+        self.lr_scale = r if self.scale_lr=='linear' else math.sqrt(r) if self.scale_lr=='sqrt' else 1.
+    self.history.append(dict(fit=self.n_fit, phase='frozen' if self.frozen else 'unfrozen', epoch=self.epoch,
+                             size=None, last_size=None, bs=self.dl.bs, lr_scale=self.lr_scale))
 
-    def _bs_for(self, size):
-        "Batch size that keeps bs·h·w at `bs0`·(end h)·(end w), within `max_bs` and the training set"
-        bs = int(self.bs0*self.end[0]*self.end[1]/(size[0]*size[1]))
-        return max(1, min(bs, self.max_bs or bs, len(self.dl.dataset)))
-    def _epoch_bs(self):
-        "Batch size for the largest size of this epoch: the size at its last batch, whose `pct_train` depends on bs"
-        e,n = self.epoch,self.n_epoch
-        if self.per=='epoch': return self._bs_for(self.size_at(e/n, self.frozen, self.end))
-        nb,drop,bs = getattr(self.dl, 'n', None) or len(self.dl.dataset),self.dl.drop_last,1
-        while True: # bs -> batches per epoch -> pct of the last batch -> its size -> bs; grows to a fixed point
-            n_iter = max(1, nb//bs + (0 if drop or nb%bs==0 else 1))
-            new = self._bs_for(self.size_at(e/n + (n_iter-1)/(n*n_iter), self.frozen, self.end))
-            if new <= bs: return bs
-            bs = new
+@patch
+def _bs_for(self:ProgressiveResize, size):
+    "Batch size that keeps bs·h·w at `bs0`·(end h)·(end w), within `max_bs` and the training set"
+    bs = int(self.bs0*self.end[0]*self.end[1]/(size[0]*size[1]))
+    return max(1, min(bs, self.max_bs or bs, len(self.dl.dataset)))
+@patch
+def _epoch_bs(self:ProgressiveResize):
+    "Batch size for the largest size of this epoch: the size at its last batch, whose `pct_train` depends on bs"
+    e,n = self.epoch,self.n_epoch
+    if self.per=='epoch': return self._bs_for(self.size_at(e/n, self.frozen, self.end))
+    nb,drop,bs = getattr(self.dl, 'n', None) or len(self.dl.dataset),self.dl.drop_last,1
+    while True: # bs -> batches per epoch -> pct of the last batch -> its size -> bs; grows to a fixed point
+        n_iter = max(1, nb//bs + (0 if drop or nb%bs==0 else 1))
+        new = self._bs_for(self.size_at(e/n + (n_iter-1)/(n*n_iter), self.frozen, self.end))
+        if new <= bs: return bs
+        bs = new
 
-    def before_batch(self):
-        if self._skip(): return
-        if self.training:
-            if self.end is None: self.end = tuple(self.xb[0].shape[-2:])
-            size = self.size_at(self.pct_train if self.per=='batch' else self.epoch/self.n_epoch, self.frozen, self.end)
-            rec = self.history[-1]
-            if rec['size'] is None: rec['size'] = size
-            rec['last_size'] = size
-        elif self.valid_size=='end': size = self.end_size  # None: validate at the loader's size, which is the end size
-        else: size = self.valid_size
-        if size is not None: self.learn.xb = (resize_batch(self.xb[0], size, self.mode),) + tuple(self.xb[1:])
+# %% ../../nbs/05_callback.progresize.ipynb #f00dfeed011
+@patch
+def before_batch(self:ProgressiveResize):
+    if self._skip(): return
+    if self.training:
+        if self.end is None: self.end = tuple(self.xb[0].shape[-2:])
+        size = self.size_at(self.pct_train if self.per=='batch' else self.epoch/self.n_epoch, self.frozen, self.end)
+        rec = self.history[-1]
+        if rec['size'] is None: rec['size'] = size
+        rec['last_size'] = size
+    elif self.valid_size=='end': size = self.end_size  # None: validate at the loader's size, which is the end size
+    else: size = self.valid_size
+    if size is not None: self.learn.xb = (resize_batch(self.xb[0], size, self.mode),) + tuple(self.xb[1:])
 
-    def before_step(self):
-        self._saved_lrs = None
-        if self.lr_scale==1: return
-        self._saved_lrs = [h['lr'] for h in self.opt.hypers]
-        for h in self.opt.hypers: h['lr'] = h['lr']*self.lr_scale
-    def after_step(self):  # fires after a cancelled step too; puts back the exact values, no rounding drift
-        if getattr(self, '_saved_lrs', None) is None: return
-        for h,lr in zip(self.opt.hypers, self._saved_lrs): h['lr'] = lr
-        self._saved_lrs = None
+@patch
+def before_step(self:ProgressiveResize):
+    self._saved_lrs = None
+    if self.lr_scale==1: return
+    self._saved_lrs = [h['lr'] for h in self.opt.hypers]
+    for h in self.opt.hypers: h['lr'] = h['lr']*self.lr_scale
+@patch
+def after_step(self:ProgressiveResize):  # fires after a cancelled step too; puts back the exact values, no rounding drift
+    if getattr(self, '_saved_lrs', None) is None: return
+    for h,lr in zip(self.opt.hypers, self._saved_lrs): h['lr'] = lr
+    self._saved_lrs = None
 
 # %% ../../nbs/05_callback.progresize.ipynb #0b98b0aa
 @patch
