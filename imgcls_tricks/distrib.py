@@ -7,22 +7,23 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/distrib.html.md"""
 # %% auto #0
 __all__ = ['rank0_result', 'rank0_then_others', 'gather_ordered', 'set_rank_seed']
 
-# %% ../nbs/09a_distrib.ipynb #5ef8648e
+# %% ../nbs/09a_distrib.ipynb #15945592
 from fastai.vision.all import *
 from fastai.distributed import DistributedDL, DistributedTrainer
 import torch.distributed as dist
 import os
 
-# %% ../nbs/09a_distrib.ipynb #00dcf1e7
+# %% ../nbs/09a_distrib.ipynb #fdec2c48
+def _backend_device() -> str: return 'cuda' if dist.get_backend() == 'nccl' else 'cpu'   # NCCL moves CUDA tensors only
+
 @patch
 def _broadcast(self:DistributedDL, t, rank):
     "Broadcast the index list `t` from `rank`: on CUDA for NCCL (as fastai does), on the CPU for gloo"
-    dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
-    t = torch.tensor(t, dtype=torch.long, device=dev)
+    t = torch.tensor(t, dtype=torch.long, device=_backend_device())
     dist.broadcast(t, rank)
     return t.cpu().tolist()
 
-# %% ../nbs/09a_distrib.ipynb #5fed87e2
+# %% ../nbs/09a_distrib.ipynb #2990b1a3
 def _process_group():
     "Join the launcher's process group if nothing has yet (accelerate picks NCCL on GPUs, gloo on CPUs)"
     if not dist.is_initialized():
@@ -44,7 +45,7 @@ def rank0_result(fn:callable, # what to run once, in process 0
     if not ok: raise RuntimeError(f"rank0_result: process 0 failed: {res}")
     return res
 
-# %% ../nbs/09a_distrib.ipynb #5a56ef29
+# %% ../nbs/09a_distrib.ipynb #7c0c0b96
 def rank0_then_others(fn:callable, # what every process runs; process 0 first, e.g. because it writes shared files
                       *args, **kwargs):
     "Run `fn(*args, **kwargs)` in process 0, then in the other processes; each returns its own result"
@@ -54,9 +55,7 @@ def rank0_then_others(fn:callable, # what every process runs; process 0 first, e
     rank0_result(first)   # the others wait here; a failure in process 0 reaches them all
     return box['res'] if rank_distrib() == 0 else fn(*args, **kwargs)
 
-# %% ../nbs/09a_distrib.ipynb #4fab380d
-def _backend_device() -> str: return 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
-
+# %% ../nbs/09a_distrib.ipynb #1e26eba5
 def gather_ordered(t:Tensor, # this process's predictions for its whole shard, in shard order
                    n:int, # number of items in the unpadded dataset
                   ) -> Tensor:
@@ -68,7 +67,7 @@ def gather_ordered(t:Tensor, # this process's predictions for its whole shard, i
     dist.all_gather(parts, t)
     return torch.cat(parts)[:n].cpu()
 
-# %% ../nbs/09a_distrib.ipynb #13100d48
+# %% ../nbs/09a_distrib.ipynb #59aa89ac
 class _ShardPreds(Callback):
     "Keep this process's predictions and targets, not gathered"
     order = 100
@@ -77,7 +76,7 @@ class _ShardPreds(Callback):
         self.preds.append(self.learn.to_detach(self.pred, gather=False))
         self.targs.append(self.learn.to_detach(self.yb[0], gather=False))
 
-# %% ../nbs/09a_distrib.ipynb #7a7e249d
+# %% ../nbs/09a_distrib.ipynb #bb3a138b
 @patch
 def ordered_preds(self:Learner,
     ds_idx:int=1, # loader of `self.dls` to predict on (1: validation) when `dl` is None
@@ -95,7 +94,7 @@ def ordered_preds(self:Learner,
     n = len(dl.dataset)
     return act(gather_ordered(torch.cat(cb.preds), n)), gather_ordered(torch.cat(cb.targs), n)
 
-# %% ../nbs/09a_distrib.ipynb #2692f0a9
+# %% ../nbs/09a_distrib.ipynb #a7a4add6
 @patch
 @contextmanager
 def parallel_ctx(self:Learner, **kwargs):
@@ -104,7 +103,7 @@ def parallel_ctx(self:Learner, **kwargs):
     kwargs = {'sync_bn': cuda, **({} if cuda else {'cpu': True}), **kwargs}
     with self.distrib_ctx(**kwargs): yield self
 
-# %% ../nbs/09a_distrib.ipynb #4f8e81a5
+# %% ../nbs/09a_distrib.ipynb #2eab73d9
 @patch
 @contextmanager
 def one_process(self:Learner):
@@ -117,7 +116,7 @@ def one_process(self:Learner):
         if old is None: os.environ.pop('WORLD_SIZE')
         else: os.environ['WORLD_SIZE'] = old
 
-# %% ../nbs/09a_distrib.ipynb #ac5a393a
+# %% ../nbs/09a_distrib.ipynb #40cbf88a
 def set_rank_seed(seed:int, # the run's seed; process `r` uses `seed + r`
                  ) -> int:
     "Seed every generator with `seed + rank`, so processes draw different augmentations but runs reproduce"
