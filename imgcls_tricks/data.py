@@ -19,7 +19,8 @@ from .images import SafePILImage, IMAGE_EXTS, scan_images, _walk_files, _is_hidd
 from .augment import AugPolicy
 
 # %% auto #0
-__all__ = ['data_dir', 'stratified_split', 'DataReport', 'saved_split', 'inspect_folder', 'folder_dls']
+__all__ = ['SPLIT_FILE', 'data_dir', 'stratified_split', 'DataReport', 'split_folders', 'saved_split', 'inspect_folder',
+           'folder_dls']
 
 # %% ../nbs/00_data.ipynb #7ad7d774
 def data_dir() -> Path:
@@ -105,6 +106,16 @@ def _check_class_names(names, where):
 def _class_dirs(d:Path):
     return [c for c in sorted(d.iterdir()) if c.is_dir() and not _is_hidden(c.name)]
 
+SPLIT_FILE = '.imgcls_split.csv'   # where a class-folders dataset keeps its saved train/valid split
+
+def split_folders(root, # a dataset folder
+                 ) -> dict|None: # {lower-case split name: folder}, or None for `root/<class>/…`
+    "The split folders of a `root/train|valid|…/<class>/<image>` dataset: train, valid/val, test, then any other."
+    sub = {c.name.lower(): c for c in _class_dirs(Path(root))}
+    if 'train' not in sub: return None
+    first = [k for k in ('train', 'valid', 'val', 'test') if k in sub]
+    return {k: sub[k] for k in first + sorted(set(sub) - set(first))}
+
 def _check_root(path) -> Path:
     path = Path(path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"dataset folder not found: {path.absolute()}")
@@ -116,7 +127,7 @@ def _check_root(path) -> Path:
 # %% ../nbs/00_data.ipynb #ddfb518f
 def _split_file_for(root:Path, split_file=None) -> Path:
     if split_file is not None: return Path(split_file)
-    if is_writable(root): return root/'.imgcls_split.csv'
+    if is_writable(root): return root/SPLIT_FILE
     key = hashlib.sha1(str(root.absolute()).encode()).hexdigest()[:12]
     return data_dir()/'splits'/f'{root.name}-{key}.csv'
 
@@ -181,8 +192,8 @@ def _keep_scanned(items:pd.DataFrame, on_bad:str) -> tuple:
 
 def _folder_parts(root:Path) -> tuple:
     "The layout of `root` and its parts: {'all': root} or {'train': …, 'valid': …}."
-    sub = {c.name.lower(): c for c in _class_dirs(root)}
-    if 'train' not in sub: return 'class folders', {'all': root}
+    sub = split_folders(root)
+    if sub is None: return 'class folders', {'all': root}
     valid = sub.get('valid', sub.get('val'))
     if valid is None:
         raise ValueError(f"{root.absolute()} has a train/ folder but no valid/ (or val/) folder beside it")

@@ -6,15 +6,19 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/tests/test_utils.html.md"""
 
 # %% ../nbs/tests/test_utils.ipynb #36218898
 from __future__ import annotations
+import tempfile
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from fastai.vision.all import torch, nn, F, Transform, TensorImage, TensorCategory, Categorize, Datasets, DataLoaders
 from fastai.vision.all import TfmdDL, noop, store_attr
+from .core import sha256_file
+from .clean.issues import _CLEAN_DIR
 
 
 # %% auto #0
-__all__ = ['digit_images', 'write_folder', 'write_csv', 'digits_tensors', 'tensor_dls', 'tiny_cnn']
+__all__ = ['digit_images', 'write_folder', 'write_csv', 'digits_tensors', 'tensor_dls', 'tiny_cnn', 'noise_image',
+           'noise_dataset', 'noise_folder', 'tree_snapshot']
 
 # %% ../nbs/tests/test_utils.ipynb #8d77bedd
 def digit_images(names, # class names, given to the digits 0, 1, 2, ... in order
@@ -115,4 +119,46 @@ def tiny_cnn(n_out:int=10, # number of classes
     ws = (n_in,)+tuple(widths)
     return nn.Sequential(*[blk(a,b,1 if i==0 else 2) for i,(a,b) in enumerate(zip(ws[:-1],ws[1:]))],
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ws[-1],n_out))
+
+
+# %% ../nbs/tests/test_utils.ipynb #bb2e900a
+def noise_image(fn, # where to write the PNG (folders are created)
+                seed:int, # a different image for each seed
+                size:int=16, # side in pixels
+               ):
+    "A small random RGB PNG, different for each seed."
+    a = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    Path(fn).parent.mkdir(parents=True, exist_ok=True); Image.fromarray(a).save(fn)
+
+def noise_dataset(classes=('cat', 'dog', 'fox'), # class folder names
+                  n:int=4, # training images per class (valid gets 2)
+                  split:bool=True, # `train|valid/<class>/…` if True, else `<class>/…`
+                 ) -> Path:
+    "A throwaway dataset of `noise_image`s, `<class><i>.png`, in a new temp folder."
+    root = Path(tempfile.mkdtemp(prefix='noise_')); k = 0
+    for s in (('train', 'valid') if split else ('',)):
+        for c in classes:
+            for i in range(n if s != 'valid' else 2): noise_image(root/s/c/f'{c}{i}.png', k); k += 1
+    return root
+
+
+# %% ../nbs/tests/test_utils.ipynb #3d0dc9ec
+def noise_folder(root, # created if missing
+                 classes:dict, # {class name: number of images}
+                ) -> Path:
+    "Write `classes={name: n_images}` as `root/<name>/<i>.png` (12-pixel random images)."
+    root, rng = Path(root), np.random.default_rng(0)
+    for c, n in classes.items():
+        (root/c).mkdir(parents=True, exist_ok=True)
+        for i in range(n): Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(root/c/f'{i}.png')
+    return root
+
+def tree_snapshot(root, # the folder to record
+                  skip:str=_CLEAN_DIR, # a folder name whose contents are left out (default: the cleaner's own)
+                 ) -> tuple:
+    "({relative path: sha256} of every file, set of folders) under `root`, outside `skip`: a byte-for-byte record."
+    root = Path(root); mine = lambda p: skip in p.relative_to(root).parts
+    files = {f.relative_to(root).as_posix(): sha256_file(f) for f in root.rglob('*') if f.is_file() and not mine(f)}
+    dirs = {d.relative_to(root).as_posix() for d in root.rglob('*') if d.is_dir() and not mine(d)}
+    return files, dirs
 

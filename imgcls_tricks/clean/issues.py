@@ -9,6 +9,7 @@ __all__ = ['oof_probs', 'find_label_issues', 'show_issues']
 
 # %% ../../nbs/07a_clean.issues.ipynb #d1267b42
 from ..images import open_rgb, SafePILImage, IMAGE_EXTS, _is_hidden, _walk_files
+from ..data import SPLIT_FILE as _SPLIT_FILE, split_folders
 from fastai.vision.all import *
 import warnings, unicodedata
 from collections import Counter
@@ -20,15 +21,10 @@ from cleanlab.filter import find_label_issues as _cl_find_label_issues
 # %% ../../nbs/07a_clean.issues.ipynb #76813d95
 _CLEAN_DIR = '.imgcls_clean'   # everything the cleaner writes lives here (hidden: never discovered as a class)
 
-_SPLIT_FILE = '.imgcls_split.csv'  # the split `folder_dls` saves for the class-folder layout
-
 def _layout(root:Path):
-    "(class depth, split folder names): depth 1 for `train|valid/<class>/…`, 0 for `<class>/…`."
-    subs = {d.name.lower(): d.name for d in root.iterdir() if d.is_dir() and not _is_hidden(d.name)}
-    if 'train' in subs:   # every top-level folder is a split: train, valid/val, test and any other, train first
-        first = [subs[k] for k in ('train', 'valid', 'val', 'test') if k in subs]
-        return 1, first + sorted(v for v in subs.values() if v not in first)
-    return 0, None
+    "(class depth, split folder names): depth 1 for `train|valid/<class>/…` (every top folder a split), 0 for `<class>/…`."
+    sub = split_folders(root)
+    return (0, None) if sub is None else (1, [d.name for d in sub.values()])
 
 def _folder_table(root) -> pd.DataFrame:
     "One row per image under `root`: `path` (POSIX, relative to root), `label` (its class folder), `split`."

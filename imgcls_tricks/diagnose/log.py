@@ -12,6 +12,7 @@ from fastai.vision.all import *
 from .curves import _content_hashes
 from .report import per_class_report, _clean
 from ..distrib import rank0_result
+from ..data import split_folders
 import json, hashlib, time, datetime, os
 
 # %% ../../nbs/08d_diagnose.log.ipynb #443237ee
@@ -55,9 +56,9 @@ def _describe_augs(dl):
 
 def _split_folder_names(root):
     "The train and valid folder names under a split-folders root, as spelled on disk (`valid/` or `val/`)."
-    try: subs = {d.name.lower(): d.name for d in Path(root).iterdir() if d.is_dir()}
-    except OSError: subs = {}
-    return subs.get('train', 'train'), subs.get('valid', subs.get('val', 'valid'))
+    try: sub = {k: d.name for k, d in (split_folders(root) or {}).items()}
+    except OSError: sub = {}
+    return sub.get('train', 'train'), sub.get('valid', sub.get('val', 'valid'))
 
 def _describe_split(dls):
     "How train/valid were split (from the `data_report` of `folder_dls`/`csv_dls` when there is one) and the sizes."
