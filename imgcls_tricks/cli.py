@@ -59,7 +59,24 @@ _TTA_SETS = ('auto', 'flip', '5crop', '10crop', 'random')   # test-time augmenta
 _SCHEDULES = ('one-cycle', 'sgdr', 'step')   # LR schedules (lesson 03)
 _RUN_FILES = ('metrics.json', 'valid_preds.npz', 'model.pkl')   # what `report` draws a run's page from
 _CLEAN_FILES = ('candidates.csv', 'review.html', 'decisions.csv')   # what `clean` writes
+# options of `train` that lesson 09's recipe chooses for itself: refused with --recipe
+_NOT_RECIPE = ('csv', 'img_dir', 'pretrained', 'schedule', 'snapshots', 'mixup_alpha', 'cutmix_alpha', 'progressive',
+               'tta')
 
+def _check_schedule(schedule, snapshots, epochs) -> tuple:
+    "(schedule, SGDR cycles): `snapshots` means SGDR with that many equal cycles; plain SGDR restarts every epoch."
+    schedule = schedule or ('sgdr' if snapshots else 'one-cycle')
+    if schedule not in _SCHEDULES: raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
+    if snapshots is None: return schedule, epochs
+    if schedule != 'sgdr':
+        raise ValueError(f"snapshots are the ends of SGDR cycles: use them with schedule 'sgdr', not {schedule!r}")
+    if not (isinstance(snapshots, int) and snapshots >= 2):
+        raise ValueError(f"snapshots must be an integer >= 2, got {snapshots!r}")
+    if epochs % snapshots:
+        raise ValueError(f"epochs ({epochs}) must be a multiple of snapshots ({snapshots}): every cycle is as long")
+    return schedule, snapshots
+
+# %% ../nbs/10a_cli.ipynb #6aa7ab07
 def _model_args(a):
     a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
     a('--size', type=_count_arg, default=None, help="image side in pixels (default: the dataset's own)")
@@ -82,19 +99,18 @@ def _common_args(a):
     a('--quiet', action='store_true', help='print only the final line')
     a('--debug', action='store_true', help='show the full traceback on errors')
 
-# %% ../nbs/10a_cli.ipynb #66efceb8
-def _parser():
-    from imgcls_tricks import __version__
-    p = argparse.ArgumentParser(prog='imgcls-tricks', description='Image-classification training tricks for fastai.')
-    p.add_argument('--version', action='version', version=f'imgcls-tricks {__version__}')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    a = sub.add_parser('train', help='train a classifier and write model.pkl, metrics.json, report.html').add_argument
+def _train_args(a):
+    "The options of `train`: the tricks of lessons 02 to 06, each off by default, or lesson 09's recipe."
     _data_args(a, 'imgcls_run')
+    a('--recipe', action='store_true', help="train with lesson 09's recipe (train_classifier: data checks, find_lr "
+      'unless --lr, one-cycle, class weights if imbalanced, TTA chosen on validation; --mixup adds MixCut) instead of '
+      'the options below; a folder only, simple_cnn')
     a('--epochs', type=_count_arg, default=5, help='epochs of the schedule (default: 5)')
     a('--lr', type=_lr_arg, default=None,
       help="peak LR, or 'auto' for find_lr's recommendation (default: 1e-2; 2e-3 with --pretrained)")
     a('--no-flip', action='store_true', help='mirrored images change the label: no flip augmentation')
-    a('--schedule', choices=_SCHEDULES, default=None, help='LR schedule: one-cycle (default); sgdr, warm restarts every '
+    a('--schedule', choices=_SCHEDULES, default=None,
+      help='LR schedule: one-cycle (default); sgdr, warm restarts every '
       "epoch (every EPOCHS/N with --snapshots N); step, the LR x0.1 after each third of the epochs")
     a('--snapshots', type=_count_arg, default=None, metavar='N', help='SGDR with N cycles (EPOCHS a multiple of N): '
       "each cycle's end saved in OUT/models, and the accuracy of their mean ensemble reported")
@@ -107,21 +123,12 @@ def _parser():
       help='progressive resizing: train from FRAC of the image side (e.g. 0.5) up to full size at 75%% of training')
     a('--tta', choices=_TTA_SETS, default=None, help='also measure test-time augmentation on validation')
     _common_args(a)
-    a = sub.add_parser('find-lr', help='LR range test on a dataset: writes lr_find.png and lr_find.json').add_argument
-    _data_args(a, 'imgcls_lr')
-    a('--runs', type=_count_arg, default=3, help='sweeps, each with its own seed, to show the spread (default: 3)')
-    _common_args(a)
-    a = sub.add_parser('predict', help='predict images or folders with an exported model: writes a CSV').add_argument
-    a('model', help='an exported learner, e.g. imgcls_run/model.pkl')
-    a('inputs', nargs='+', help='image files and/or folders (searched recursively)')
-    a('--out', default='predictions.csv', help='CSV to write (default: ./predictions.csv; an existing file is replaced)')
-    a('--tta', choices=_TTA_SETS[1:], default=None, help='average over test-time augmentation views')
-    a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
-    _common_args(a)
-    a = sub.add_parser('clean', help='find label issues and duplicates: writes candidates.csv and a review sheet; '
-                       '--apply a filled-in decisions.csv').add_argument
+
+# %% ../nbs/10a_cli.ipynb #66efceb8
+def _clean_args(a):
     a('path', help='dataset folder: <class>/<img> or train|valid/<class>/<img>')
-    a('--out', default='clean', help='output folder, outside the dataset (default: ./clean); its files are never replaced')
+    a('--out', default='clean',
+      help='output folder, outside the dataset (default: ./clean); its files are never replaced')
     a('--folds', type=_folds_arg, default=3, help='out-of-fold models (default: 3)')
     a('--epochs', type=_count_arg, default=2, help='one-cycle epochs of each fold model (default: 2)')
     _model_args(a)
@@ -130,10 +137,33 @@ def _parser():
       help='instead: the plan of a filled-in decisions CSV (a dry run: nothing changes)')
     a('--yes', action='store_true', help='with --apply: carry the plan out (relabel = move, delete = quarantine)')
     a('--undo', action='store_true', help='instead: put back every file of the last applied batch')
-    a('--force', action='store_true', help='with --apply --yes: pass the guard rails (a class emptied, >20%% quarantined)')
+    a('--force', action='store_true',
+      help='with --apply --yes: pass the guard rails (a class emptied, >20%% quarantined)')
     _common_args(a)
-    a = sub.add_parser('report', help="draw a finished run's report.html again from its saved files").add_argument
-    a('run_dir', help='a folder written by train, e.g. imgcls_run')
+
+def _parser():
+    from imgcls_tricks import __version__
+    p = argparse.ArgumentParser(prog='imgcls-tricks', description='Image-classification training tricks for fastai.')
+    p.add_argument('--version', action='version', version=f'imgcls-tricks {__version__}')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    _train_args(sub.add_parser('train', help='train a classifier and write model.pkl, metrics.json, report.html',
+                               ).add_argument)
+    a = sub.add_parser('find-lr', help='LR range test on a dataset: writes lr_find.png and lr_find.json').add_argument
+    _data_args(a, 'imgcls_lr')
+    a('--runs', type=_count_arg, default=3, help='sweeps, each with its own seed, to show the spread (default: 3)')
+    _common_args(a)
+    a = sub.add_parser('predict', help='predict images or folders with an exported model: writes a CSV').add_argument
+    a('model', help='an exported learner, e.g. imgcls_run/model.pkl')
+    a('inputs', nargs='+', help='image files and/or folders (searched recursively)')
+    a('--out', default='predictions.csv',
+      help='CSV to write (default: ./predictions.csv; an existing file is replaced)')
+    a('--tta', choices=_TTA_SETS[1:], default=None, help='average over test-time augmentation views')
+    a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
+    _common_args(a)
+    _clean_args(sub.add_parser('clean', help='find label issues and duplicates: writes candidates.csv and a review '
+                               'sheet; --apply a filled-in decisions.csv').add_argument)
+    a = sub.add_parser('report', help="draw a run's report page again from its saved record").add_argument
+    a('run_dir', help="a folder written by train (e.g. imgcls_run), or an ExperimentLog's <run>.json")
     _common_args(a)
     return p
 
@@ -143,44 +173,69 @@ def _default_threads():
     n = os.cpu_count() or 1
     return 1 if n <= 2 else None
 
+def _check_recipe(args):
+    "`--recipe` chooses its own schedule, LR finder and TTA: the options it would ignore are refused."
+    given = [n for n in _NOT_RECIPE if getattr(args, n) not in (None, False)]
+    given += ['arch'] * (args.arch != 'simple_cnn')
+    if given: raise ValueError(f"--recipe chooses its own settings: --{given[0].replace('_', '-')} does not apply "
+                               "(drop it, or drop --recipe)")
+
 def _check_inputs(args):
-    "Paths the command needs, checked before fastai loads: a wrong path is answered at once."
+    "Paths and option combinations, checked before fastai loads: a wrong path is answered at once."
     if getattr(args, 'path', None) is not None and getattr(args, 'csv', None) is not None:
         raise ValueError('give either PATH or --csv, not both')
     for what, p in (('dataset folder', getattr(args, 'path', None)), ('CSV file', getattr(args, 'csv', None)),
                     ('model', getattr(args, 'model', None)), ('decisions CSV', getattr(args, 'apply', None)),
                     ('run folder', getattr(args, 'run_dir', None))):
-        if p is not None and not Path(p).expanduser().exists(): raise FileNotFoundError(f'{what} not found: {Path(p).absolute()}')
-    if args.cmd == 'report':
+        if p is not None and not Path(p).expanduser().exists():
+            raise FileNotFoundError(f'{what} not found: {Path(p).absolute()}')
+    if args.cmd == 'report' and Path(args.run_dir).is_dir():
         gone = [f for f in _RUN_FILES if not (Path(args.run_dir)/f).is_file()]
-        run = Path(args.run_dir).absolute()
-        if gone: raise FileNotFoundError(f"{run} is not a finished run of train: {gone[0]} is missing")
+        if gone: raise FileNotFoundError(f"{Path(args.run_dir).absolute()} is not a finished run of train: "
+                                         f"{gone[0]} is missing")
+    if args.cmd == 'train':
+        if args.recipe: _check_recipe(args)
+        else: _check_schedule(args.schedule, args.snapshots, args.epochs)
     if args.cmd == 'clean':
         if args.apply and args.undo: raise ValueError('give --apply DECISIONS_CSV or --undo, not both')
-        if (args.yes or args.force) and not args.apply: raise ValueError('--yes and --force go with --apply DECISIONS_CSV')
+        if (args.yes or args.force) and not args.apply:
+            raise ValueError('--yes and --force go with --apply DECISIONS_CSV')
+
+# %% ../nbs/10a_cli.ipynb #a74d017c
+def _run_train(args) -> dict:
+    "`train`, or `recipe_run` with `--recipe`, called with the command's options."
+    from imgcls_tricks.job import train, recipe_run   # fastai loads here, not for --help or a usage error
+    from imgcls_tricks.augment import AugPolicy
+    policy = AugPolicy(hflip=False) if args.no_flip else None
+    if args.recipe:
+        return recipe_run(args.path, out=args.out, epochs=args.epochs, lr=None if args.lr == 'auto' else args.lr,
+                          bs=args.bs, size=args.size, policy=policy, mixup=args.mixup, seed=args.seed,
+                          progress=not args.quiet)
+    return train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr,
+                 bs=args.bs, size=args.size, arch=args.arch, pretrained=args.pretrained, policy=policy,
+                 mixup=args.mixup or args.mixup_alpha is not None or args.cutmix_alpha is not None,
+                 mixup_alpha=0.4 if args.mixup_alpha is None else args.mixup_alpha,
+                 cutmix_alpha=1. if args.cutmix_alpha is None else args.cutmix_alpha, progressive=args.progressive,
+                 schedule=args.schedule, snapshots=args.snapshots, tta=args.tta, seed=args.seed,
+                 progress=not args.quiet, threads=args.threads)
 
 def _train(args) -> int:
-    from imgcls_tricks.job import train   # fastai loads here, not for --help or a usage error
-    from imgcls_tricks.augment import AugPolicy
-    m = train(args.path, csv=args.csv, img_dir=args.img_dir, out=args.out, epochs=args.epochs, lr=args.lr, bs=args.bs,
-              size=args.size, arch=args.arch, pretrained=args.pretrained, policy=AugPolicy(hflip=False) if args.no_flip else None,
-              mixup=args.mixup or args.mixup_alpha is not None or args.cutmix_alpha is not None,
-              mixup_alpha=0.4 if args.mixup_alpha is None else args.mixup_alpha,
-              cutmix_alpha=1. if args.cutmix_alpha is None else args.cutmix_alpha, progressive=args.progressive,
-              schedule=args.schedule, snapshots=args.snapshots, tta=args.tta, seed=args.seed, progress=not args.quiet,
-              threads=args.threads)
+    m = _run_train(args)
     if os.environ.get('RANK', '0') != '0': return 3 if m['stopped'] else 0   # data-parallel: process 0 speaks
     if not args.quiet:
         print(f"augmentation: {m['augmentation']}")
         e = m.get('ensemble')
-        if e: print(f"snapshot ensemble of {e['members']}: accuracy {e['accuracy']:.4f} (final model {e['single']:.4f})")
-        if 'tta' in m: print(f"TTA {m['tta']['tfms']}: accuracy {m['tta']['accuracy']:.4f} (gain {m['tta']['gain']:+.4f})")
+        if e: print(f"snapshot ensemble of {e['members']}: accuracy {e['accuracy']:.4f} "
+                    f"(final model {e['single']:.4f})")
+        t = m.get('tta')
+        if t: print(f"TTA {t['tfms']}: accuracy {t['accuracy']:.4f} (gain {t['gain']:+.4f})")
         d = m['diagnosis']
         if d.get('problem'): print(f"curves: {d['problem']} - {d['evidence']}; first step: {d['first_step']}")
         for h in d.get('hints', []): print(f"curves: worth a look: {h}")
+        print(f"schedule: {m['lr_schedule']}")
     files = ', '.join(str(Path(args.out)/f) for f in ('model.pkl', 'metrics.json', 'report.html'))
-    if not args.quiet: print(f"schedule: {m['schedule']}")
-    print(f"valid accuracy {m['accuracy']:.4f} after {m['epochs']} epochs ({m['seconds']} s); wrote {files}")
+    print(f"valid accuracy {m['accuracy']:.4f} after {m['epochs']['run']} epochs ({m['train_seconds']} s); "
+          f"wrote {files}")
     if m['stopped']: print(f"imgcls-tricks: training stopped: {m['stopped']['message']}", file=sys.stderr); return 3
     return 0
 
@@ -202,10 +257,20 @@ def _predict(args) -> int:
     print(f"{len(df)} images predicted{' with TTA ' + args.tta if args.tta else ''}; wrote {args.out}")
     return 0
 
+def _report(args) -> int:
+    from imgcls_tricks.diagnose.log import render_report
+    page = render_report(args.run_dir)
+    print(f"wrote {Path(args.run_dir)/page.name if Path(args.run_dir).is_dir() else page}")
+    return 0
+
+# %% ../nbs/10a_cli.ipynb #6a586a71
 def _clean(args) -> int:
     from imgcls_tricks.job import clean_run, apply_run
     if args.undo: print(f"undone: every file of batch {apply_run(args.path, undo=True)} is back where it was"); return 0
-    if args.apply: return _apply(args, apply_run(args.path, args.apply, yes=args.yes, force=args.force))
+    if args.apply:
+        try: plan = apply_run(args.path, args.apply, yes=args.yes, force=args.force)
+        except ValueError as e: raise ValueError(str(e).replace('force=True', '--force')) from None   # speak CLI
+        return _apply(args, plan)
     r = clean_run(args.path, out=args.out, folds=args.folds, epochs=args.epochs, size=args.size, bs=args.bs,
                   arch=args.arch, seed=args.seed, progress=not args.quiet)
     found = ', '.join(f'{n} {k}' for k, n in r['counts'].items()) or 'no candidates'
@@ -222,17 +287,15 @@ def _apply(args, plan) -> int:
             print(f"{_OP_NAMES.get(r.op, r.op)}: {r.src}{to}{note}")
     n = plan[plan.op != 'skip'].op.map(lambda o: _OP_NAMES.get(o, o)).value_counts()
     what = ', '.join(f'{n[k]} {k}' for k in sorted(n.index)) or 'nothing to do'
-    print(f"applied: {what}; `--undo` puts it back" if args.yes else f"dry run, nothing changed: {what}; add --yes to apply")
+    print(f"applied: {what}; `--undo` puts it back" if args.yes
+          else f"dry run, nothing changed: {what}; add --yes to apply")
     return 0
 
-def _report(args) -> int:
-    from imgcls_tricks.job import render_report
-    print(f"wrote {Path(args.run_dir)/render_report(args.run_dir).name}")
-    return 0
-
+# %% ../nbs/10a_cli.ipynb #e1e02eff
 _COMMANDS = {'train': _train, 'find-lr': _find_lr, 'predict': _predict, 'clean': _clean, 'report': _report}
 
-def main(argv=None):
+def main(argv:list|None=None, # the arguments after `imgcls-tricks`; default: the command line's
+        ) -> int:
     "Entry point of the `imgcls-tricks` command; returns the exit status (0 ok, 2 bad input, 3 training diverged)."
     args = _parser().parse_args(argv)
     try:

@@ -6,11 +6,12 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/job.html.md"""
 
 # %% ../nbs/10_job.ipynb #cad4dfed
 from __future__ import annotations
-import base64, contextlib, html, io, json, platform, sys, tempfile, time, unicodedata, warnings
+import contextlib, io, json, platform, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import *
 from fastprogress.fastprogress import IN_NOTEBOOK
+from PIL import Image
 from datetime import datetime as _datetime, timezone as _timezone   # after fastai's `import *`
 from .datasets import digits_folder
 from .data import folder_dls
@@ -19,177 +20,40 @@ from .augment import AugPolicy
 from .images import scan_images, IMAGE_EXTS, _walk_files
 from .data import _check_positive
 from .learner import simple_cnn, zoo_learner
-from .diagnose.report import per_class_report, report_dict, plot_class_confusion, show_predictions
-from .diagnose.report import most_confused_pairs
 from .diagnose.curves import Diagnosis   # also patches `Learner.diagnose` (lesson 08a)
 from .diagnose.learning import NonFiniteGuard
+from .diagnose.log import ExperimentLog, recorder_history, training_metrics, write_report, render_report
+from .diagnose.log import _diagnosis, _valid_probs   # `_valid_probs` leaves the recorder as it is
 from .callback.lr_find import LRFindResult   # `Learner.find_lr` (lesson 02)
 from .callback.mixup import MixCut
 from .callback.schedule import SnapshotSaver   # also `fit_warm_restarts`, `fit_step` (lesson 03)
 from .callback.progresize import ProgressiveResize
 from .tta import tta_preds, choose_tta, _check_tfms
-from .distrib import rank0_result, rank0_then_others, set_rank_seed   # also `Learner.parallel_ctx`, `one_process`
-from .cli import _TTA_SETS, _SCHEDULES, _RUN_FILES, _CLEAN_FILES
-import imgcls_tricks as _pkg   # names of moving modules (clean, ensembles) are looked up at call time
+from .distrib import rank0_result, rank0_then_others, set_rank_seed   # also `parallel_ctx`, `one_process`
+from .cli import _TTA_SETS, _CLEAN_FILES, _check_schedule
+import imgcls_tricks as _pkg   # names of moving modules (recipe, clean, ensembles): looked up at call time
 
 # %% auto #0
-__all__ = ['training_metrics', 'recorder_history', 'write_report', 'PlainEpochTable', 'train', 'render_report', 'predict_files',
-           'find_lr_run', 'clean_run', 'apply_run']
-
-# %% ../nbs/10_job.ipynb #c2081415
-def training_metrics(learn:Learner, # a trained learner
-                     seconds:float|None=None, # training wall time to record
-                     history:dict|None=None, # from `recorder_history`, taken right after training
-                     preds:tuple|None=None, # `(probs, targs)` on `learn.dls.valid`, if already computed
-                    ) -> dict:
-    "Accuracy, per-class metrics (lesson 08b), confusion matrix and per-epoch losses on the validation set."
-    history = history or recorder_history(learn)
-    probs, targs = preds if preds is not None else _valid_preds(learn)
-    vocab = [str(v) for v in learn.dls.vocab]
-    rep = report_dict(per_class_report(probs, targs, vocab, absent='ignore'))
-    return dict(accuracy=rep['accuracy'], n_valid=len(targs), n_train=len(learn.dls.train_ds),
-                classes=vocab, epochs=len(history['epochs']), history=history['epochs'],
-                per_class=[{'class': c, **rep['per_class'][c]} for c in vocab],
-                averages={k: rep['per_class'][k] for k in ('macro avg', 'weighted avg')},
-                absent_classes=rep['absent'], confusion_matrix=rep['confusion'],
-                most_confused=most_confused_pairs(probs, targs, vocab, k=5).to_dict('records'),
-                seconds=None if seconds is None else round(seconds, 2))
-def recorder_history(learn:Learner) -> dict:
-    "Copy of the recorder's per-iteration losses and LRs and its per-epoch values (take it before `get_preds`)."
-    rec = learn.recorder
-    names = rec.metric_names[1:-1]
-    return dict(losses=[float(l) for l in rec.losses], lrs=[float(l) for l in rec.lrs], names=list(names),
-                epochs=[dict(zip(names, map(float, v))) for v in rec.values])
-def _valid_preds(learn):
-    with learn.no_bar(): return learn.get_preds(dl=learn.dls.valid)
-def _fig_to_b64(fig) -> str:
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=96, bbox_inches='tight'); plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-# %% ../nbs/10_job.ipynb #e54f0d7d
-def _curves_fig(history):
-    "Loss per iteration with valid loss per epoch, valid accuracy per epoch, and the LR schedule."
-    fig, ax = plt.subplots(1, 3, figsize=(9, 2.6))
-    losses, eps, lrs = history['losses'], history['epochs'], history.get('lrs') or []
-    ax[0].plot(np.arange(len(losses)), losses, lw=.8, label='train (smoothed)')
-    n_it = len(losses) / max(len(eps), 1)
-    vl = [e.get('valid_loss') for e in eps]
-    ax[0].plot([(i + 1) * n_it - 1 for i in range(len(vl))], vl, 'o-', ms=3, label='valid')
-    ax[0].set_title('loss', fontsize=8); ax[0].legend(fontsize=6)
-    acc = [e['accuracy'] for e in eps if 'accuracy' in e]
-    ax[1].plot(range(1, len(acc) + 1), acc, 'o-', ms=3); ax[1].set_title('valid accuracy', fontsize=8)
-    ax[1].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax[2].plot(np.arange(len(lrs)), lrs, lw=1); ax[2].set_title('learning rate', fontsize=8)
-    for a, x in zip(ax, ('iteration', 'epoch', 'iteration')): a.set_xlabel(x, fontsize=7); a.tick_params(labelsize=6)
-    fig.tight_layout(); return fig
-
-def _context_rows(m:dict) -> list:
-    "The run's settings as (name, value) rows: what a reader needs to reproduce it."
-    lr = f"{m['lr']:.2e}" if isinstance(m.get('lr'), float) else str(m.get('lr'))
-    if 'lr_find' in m: lr += f" (find_lr, {m['lr_find']['method']})"
-    cls = m.get('classes', []); ctx = m.get('context', {})
-    rows = [('data', m.get('data')), ('classes', f"{len(cls)}: {', '.join(cls[:12])}{' …' if len(cls) > 12 else ''}"),
-            ('images', f"{m.get('n_train')} train, {m.get('n_valid')} valid"), ('model', m.get('arch')),
-            ('schedule', m.get('schedule')), ('learning rate', lr), ('batch size', m.get('bs')),
-            ('image size', m.get('size')), ('augmentation', m.get('augmentation')),
-            ('mixup', _mix_text(m)), ('progressive resizing', _prog_text(m)), ('seed', m.get('seed'))]
-    return rows + [(k, v) for k, v in ctx.items()]
-
-def _mix_text(m:dict) -> str:
-    mc = m.get('mixcut') or {}
-    return 'off' if not m.get('mixup') else 'MixCut(' + ', '.join(f'{k}={v}' for k, v in mc.items()) + ')'
-
-def _prog_text(m:dict) -> str:
-    p = m.get('progressive')
-    return 'off' if not p else f"ProgressiveResize: {p['start']} → {p['end']} px, full size from 75 % of training"
-
-def _summary_lines(m:dict) -> list:
-    "HTML paragraphs for a stopped run, the curve diagnosis (lesson 08a) and TTA (lesson 06)."
-    e = lambda o: html.escape(str(o))
-    out = []
-    if m.get('stopped'): out.append(f"<p class='warn'><b>Training stopped early</b>: {e(m['stopped']['message'])}</p>")
-    d = m.get('diagnosis') or {}
-    if d.get('problem'):
-        out.append(f"<p><b>Curves: {e(d['problem'])}</b> ({e(d['evidence'])}). Likely: {e(d['likely'])}. "
-                   f"First step: {e(d['first_step'])}.</p>")
-    out += [f"<p>Worth a look: {e(h)}</p>" for h in d.get('hints', [])]
-    t = m.get('tta')
-    if t: out.append(f"<p>TTA <b>{e(t['tfms'])}</b>: accuracy {t['accuracy']:.4f} vs plain {t['plain']:.4f} "
-                     f"({t['gain']:+.4f}){'; ' + e(t['note']) if t.get('note') else ''}</p>")
-    s = m.get('ensemble')
-    if s: out.append(f"<p>Snapshot ensemble of {s['members']} SGDR cycle ends: accuracy {s['accuracy']:.4f} "
-                     f"vs the final model {s['single']:.4f} ({s['gain']:+.4f})</p>")
-    return out
-
-# %% ../nbs/10_job.ipynb #2b344cc1
-_CSS = ("body{font-family:sans-serif;max-width:960px;margin:auto;padding:0 1em}table{border-collapse:collapse;margin:.5em 0}"
-        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-        ".warn{background:#fde8e8;border-left:4px solid #c00;padding:.5em}img{max-width:100%}table.ctx td{text-align:left}")
-
-def _table(rows, header:bool=True) -> str:
-    return pd.DataFrame(rows).to_html(index=False, float_format=lambda v: f'{v:.3f}', na_rep='–', header=header,
-                                      classes=None if header else 'ctx')
-
-def write_report(learn:Learner, # a trained learner
-                 out, # output folder
-                 metrics:dict, # from `training_metrics`, plus the run's settings
-                 history:dict, # from `recorder_history`
-                 preds:tuple|None=None, # `(probs, targs)` on `learn.dls.valid`, if already computed
-                 lr_find=None, # the `LRFindResult` when the LR came from `find_lr` (saved as `lr_find.png`)
-                 dl=None, # the loader `preds` came from; default `learn.dls.valid`; None with no `learn`: no image grid
-                ) -> Path:
-    "Write a self-contained `report.html`: the run's context, curves, schedule, epochs, confusion, per-class table, errors."
-    out, vocab, m = Path(out), metrics['classes'], metrics
-    probs, targs = preds if preds is not None else _valid_preds(learn)
-    side = min(6, 1.5 + .35*len(vocab))
-    img = lambda f: f"<img src='data:image/png;base64,{_fig_to_b64(f)}'/>"
-    body = [f"<h1>imgcls-tricks training report</h1><p>valid accuracy <b>{m['accuracy']:.4f}</b> on {m['n_valid']} "
-            f"images ({m['n_train']} train), {m['epochs']} epochs, {m['seconds']} s</p>"]
-    body += _summary_lines(m)
-    body += ["<h2>Run</h2>", _table(_context_rows(m), header=False)]
-    body += ["<h2>Learning curves and schedule</h2>", img(_curves_fig(history))]
-    if lr_find is not None:
-        ax = lr_find.plot(figsize=(5, 3)); ax.figure.savefig(out/'lr_find.png', dpi=96, bbox_inches='tight')
-        plt.close(ax.figure)
-    if 'lr_find' in m and (out/'lr_find.png').is_file():
-        b64 = base64.b64encode((out/'lr_find.png').read_bytes()).decode()
-        body += ["<h2>Learning-rate finder</h2>", f"<img src='data:image/png;base64,{b64}'/>"]
-    if m['history']: body += ["<h2>Epochs</h2>", _table([{'epoch': i, **e} for i, e in enumerate(m['history'])])]
-    body += ["<h2>Confusion matrix (rows: actual, columns: predicted)</h2>",
-             img(plot_class_confusion(probs, targs, vocab, figsize=(side, side)))]
-    if m.get('most_confused'): body += ["<h2>Most confused pairs</h2>", _table(m['most_confused'])]
-    pc = m['per_class'] + [{'class': k, **v} for k, v in m['averages'].items()]
-    body += ["<h2>Per-class metrics</h2>", _table(pc)]
-    dl = dl if dl is not None or learn is None else learn.dls.valid
-    if dl is not None:
-        errs = show_predictions(probs, targs, dl, vocab, max_n=12, ncols=6, figsize=(10, 4.6))
-        for ax in errs.axes: ax.title.set_fontsize(11)   # readable at the page's width, like `plot_top_losses`
-        body += ["<h2>Most confident predictions, mistakes first (red): actual/predicted (probability)</h2>", img(errs)]
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>imgcls-tricks report</title><style>{_CSS}</style>"
-            "</head><body>" + '\n'.join(body) + "</body></html>")
-    (out/'report.html').write_text(page, encoding='utf-8')
-    return out/'report.html'
+__all__ = ['PlainEpochTable', 'train', 'predict_files', 'find_lr_run', 'clean_run', 'apply_run', 'recipe_run']
 
 # %% ../nbs/10_job.ipynb #3e08dcc9
 class PlainEpochTable(Callback):
     "Print fastai's epoch table as plain lines, for logs and pipes where a progress bar would be noise."
     order = 61  # after the recorder has computed the epoch's values
-    def __init__(self, file=None): self.file = file
+    def __init__(self, file=None): # where to print; default `sys.stdout`
+        self.file = file
     def _row(self, vals):
         cells = [f'{v:.6f}' if isinstance(v, float) else str(v) for v in vals]
         print('  '.join(f'{c:>12}' for c in cells), file=self.file or sys.stdout, flush=True)
     def before_fit(self): self._row(self.recorder.metric_names)
     def after_epoch(self): self._row(self.recorder.log)
-
 def _progress(learn, progress):
     "Context for a fit: fastai's bars in a terminal or notebook, plain epoch lines in a pipe, nothing when quiet."
     if progress and (IN_NOTEBOOK or sys.stdout.isatty()): return contextlib.nullcontext()
     stack = contextlib.ExitStack(); stack.enter_context(learn.no_bar()); stack.enter_context(learn.no_logging())
     if progress: stack.enter_context(learn.added_cbs(PlainEpochTable()))
     return stack
-
 def _lr_text(lr) -> str: return f'slice({lr.start:.2e}, {lr.stop:.2e})' if isinstance(lr, slice) else f'{lr:.2e}'
-
 def _main_fit(learn, schedule:str, epochs:int, lr, cycles:int, cbs:list, **kw) -> str:
     "The fit with every layer, on the chosen schedule of lesson 03; returns how it was called."
     if schedule == 'sgdr':
@@ -201,7 +65,6 @@ def _main_fit(learn, schedule:str, epochs:int, lr, cycles:int, cbs:list, **kw) -
         return f'fit_step({epochs}, {_lr_text(lr)}, step_size={k}, gamma=0.1)'
     learn.fit_one_cycle(epochs, lr, cbs=cbs, **kw)
     return f'fit_one_cycle({epochs}, {_lr_text(lr)})'
-
 def _fit(learn, epochs:int, lr:float, pretrained:bool, cbs:list, schedule:str='one-cycle', cycles:int=1,
          main_cbs:list=()) -> str:
     "The schedule from scratch; from pretrained weights, fastai's `fine_tune`: one frozen epoch, then the schedule."
@@ -220,30 +83,24 @@ def _fit(learn, epochs:int, lr:float, pretrained:bool, cbs:list, schedule:str='o
 # %% ../nbs/10_job.ipynb #52c8e4b2
 def _make_learner(dls, arch:str, pretrained:bool):
     if arch == 'simple_cnn':
-        if pretrained: raise ValueError("--pretrained needs a model-zoo architecture (e.g. --arch resnet18), not simple_cnn")
+        if pretrained:
+            raise ValueError("--pretrained needs a model-zoo architecture (e.g. --arch resnet18), not simple_cnn")
         return Learner(dls, simple_cnn(dls.c), metrics=accuracy)
     return zoo_learner(dls, arch, pretrained=pretrained, metrics=accuracy)
-
-def _diagnosis(learn) -> dict:
-    "Lesson 08a's reading of the recorded curves, as JSON."
-    try: d = learn.diagnose()
-    except ValueError as e: return dict(problem=None, evidence=str(e))
-    return dict(problem=d.problem, evidence=d.evidence, likely=d.cause, first_step=d.first_step, hints=d.hints)
-
+def _tta_record(ch) -> dict:
+    "A `choose_tta` result as JSON."
+    return dict(tfms=str(ch.tfms), beta=ch.beta, passes=int(ch.passes), plain=ch.plain, accuracy=ch.tta, gain=ch.gain,
+                note='set and beta chosen on one half of valid; plain/accuracy/gain measured on the other half')
 def _tta(learn, tfms, acc, seed) -> dict:
     "TTA on the validation set (lesson 06); `auto` chooses the set on one half and reports on the other."
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        if tfms == 'auto':
-            ch = choose_tta(learn, seed=seed)
-            r = dict(tfms=ch.tfms, beta=ch.beta, passes=int(ch.passes), plain=ch.plain, accuracy=ch.tta, gain=ch.gain,
-                     note='set and beta chosen on one half of valid; plain/accuracy/gain measured on the other half')
+        if tfms == 'auto': r = _tta_record(choose_tta(learn, seed=seed))
         else:
             p, y = tta_preds(learn, tfms=tfms)
             a = float((p.argmax(1) == y).float().mean())
             r = dict(tfms=tfms, accuracy=a, plain=acc, gain=a - acc)
     return dict(r, warnings=[str(o.message) for o in w if issubclass(o.category, UserWarning)])
-
 def _context(threads) -> dict:
     "Where and when the run happened: versions, device, threads, start time (UTC)."
     import fastai, torchvision, imgcls_tricks
@@ -252,60 +109,78 @@ def _context(threads) -> dict:
                 torch=torch.__version__, torchvision=torchvision.__version__, fastai=fastai.__version__,
                 imgcls_tricks=imgcls_tricks.__version__)
 
-def _check_schedule(schedule, snapshots, epochs) -> tuple:
-    "(schedule, SGDR cycles): `snapshots` means SGDR with that many equal cycles; plain SGDR restarts every epoch."
-    schedule = schedule or ('sgdr' if snapshots else 'one-cycle')
-    if schedule not in _SCHEDULES: raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
-    if snapshots is None: return schedule, epochs
-    if schedule != 'sgdr':
-        raise ValueError(f"snapshots are the ends of SGDR cycles: use them with schedule 'sgdr', not {schedule!r}")
-    if not (isinstance(snapshots, int) and snapshots >= 2):
-        raise ValueError(f"snapshots must be an integer >= 2, got {snapshots!r}")
-    if epochs % snapshots:
-        raise ValueError(f"epochs ({epochs}) must be a multiple of snapshots ({snapshots}): every cycle is as long")
-    return schedule, snapshots
-
+# %% ../nbs/10_job.ipynb #c9625117
 def _snapshot_ensemble(learn, paths, acc:float) -> dict:
     "Accuracy of the mean of the snapshots' validation probabilities (lesson 06) beside the final model's."
     probs, y = _pkg.checkpoint_preds(learn, list(paths))
     a = float((_pkg.ensemble_preds(probs).argmax(1) == y).float().mean())
     return dict(members=len(probs), accuracy=a, single=acc, gain=a - acc,
                 files=[f'models/{Path(p).name}' for p in paths])
-
 def _valid_files(dl) -> list:
     "The validation images' absolute paths, in the loader's order (folder items, or a CSV's `path` column)."
     items = dl.items
     return [str(Path(f).absolute()) for f in (items['path'] if isinstance(items, pd.DataFrame) else items)]
-
 def _dls(path, csv, img_dir, size, bs, seed, policy, verbose):
     "The checked dataloaders (lesson 00): a CSV, a folder, or the embedded digits with their no-flip policy."
-    if csv is not None: return csv_dls(csv, img_dir=img_dir, size=size, bs=bs, seed=seed, policy=policy, verbose=verbose)
+    if csv is not None:
+        return csv_dls(csv, img_dir=img_dir, size=size, bs=bs, seed=seed, policy=policy, verbose=verbose)
     if path is None: path, policy = digits_folder(), policy or AugPolicy.digits()
     return folder_dls(path, size=size, bs=bs, seed=seed, policy=policy, verbose=verbose)
 
 # %% ../nbs/10_job.ipynb #f00dfeed0002
-def _finish_run(learn, out:Path, secs:float, run:dict, guard, prog, progressive, snap, tta, found) -> dict:
-    "Measure the trained learner and write `model.pkl`, `metrics.json`, `valid_preds.npz` and `report.html`"
+def _record(learn, out:Path, secs:float, run:dict, stopped, diag:dict) -> tuple:
+    "The run's record: lesson 08d's log fields, then `training_metrics` and the job's own settings; and `preds`."
+    hist, preds, dls = recorder_history(learn), _valid_probs(learn), learn.dls
+    size = list(dls.one_batch()[0].shape[1:])
+    log = ExperimentLog(arch=run.pop('arch'), augmentation=dls.policy.describe(), n_errors=12)
+    m = log.record_run(learn, out.name, run.pop('lr'), size, run.pop('planned'), secs, preds, run.pop('schedule'), diag)
+    m.update(training_metrics(learn, preds, hist), data=str(dls.data_report.root), policy=dls.policy.to_dict(),
+             stopped=stopped, **run)
+    return m, preds
+def _write_run(learn, out:Path, m:dict, preds:tuple, found=None):
+    "`model.pkl`, `valid_preds.npz`, `metrics.json`, the LR finder's plot and `report.html`."
+    learn.export(out/'model.pkl')
+    np.savez(out/'valid_preds.npz', probs=preds[0].numpy(), targs=preds[1].numpy(),
+             files=np.array(_valid_files(learn.dls.valid)))
+    (out/'metrics.json').write_text(json.dumps(m, indent=1))
+    if found is not None:
+        ax = found.plot(figsize=(5, 3)); ax.figure.savefig(out/'lr_find.png', dpi=96, bbox_inches='tight')
+        plt.close(ax.figure)
+    write_report(m, out/'report.html', preds, learn.dls.valid, lr_png=out/'lr_find.png' if found is not None else None)
+def _finish_run(learn, out:Path, secs:float, run:dict, guard, prog, snap, tta, found) -> dict:
+    "Measure the trained learner, record the run and write its files."
     with learn.one_process():
-        hist = recorder_history(learn)
         diag = _diagnosis(learn) if not guard.report else dict(problem=None, evidence='training stopped early')
-        preds = _valid_preds(learn)
-        m = training_metrics(learn, secs, hist, preds)
-        dls = learn.dls
-        m.update(size=list(dls.one_batch()[0].shape[-2:]),
-                 data=str(dls.data_report.root), augmentation=dls.policy.describe(), policy=dls.policy.to_dict(),
-                 stopped=guard.report, diagnosis=diag, **run)
-        if prog: m['progressive'] = dict(fraction=progressive, start=list(prog.sizes(m['size'])[0]), end=m['size'])
+        m, preds = _record(learn, out, secs, run, guard.report, diag)
+        hw = m['input_size'][-2:]
+        if prog: m['progressive'] = dict(fraction=prog.start_size, start=list(prog.sizes(hw)[0]), end=hw)
         if snap and not guard.report: m['ensemble'] = _snapshot_ensemble(learn, snap[0].paths, m['accuracy'])
         if tta is not None and not guard.report:
-            with learn.no_bar(): m['tta'] = _tta(learn, tta, m['accuracy'], run['seed'])
-        m['curves'] = {k: hist[k] for k in ('losses', 'lrs', 'names')}   # with `history`: the report can be redrawn
-        learn.export(out/'model.pkl')
-        np.savez(out/'valid_preds.npz', probs=preds[0].numpy(), targs=preds[1].numpy(),
-                 files=np.array(_valid_files(learn.dls.valid)))
-        (out/'metrics.json').write_text(json.dumps(m, indent=1))
-        write_report(learn, out, m, hist, preds, lr_find=found)
+            with learn.no_bar(): m['tta'] = _tta(learn, tta, m['accuracy'], m['seed'])
+        _write_run(learn, out, m, preds, found)
     return m
+
+# %% ../nbs/10_job.ipynb #26deb1d9
+def _check_options(lr, epochs, threads, tta, mixup, mixup_alpha, cutmix_alpha, progressive, pretrained) -> tuple:
+    "Every option of `train` checked before the data loads: (lr, `MixCut` or None)."
+    if tta is not None and tta not in _TTA_SETS: raise ValueError(f"tta must be one of {_TTA_SETS}, got {tta!r}")
+    mix = MixCut(mixup_alpha, cutmix_alpha) if mixup else None   # bad strengths are refused here too
+    if progressive is not None and not 0 < progressive < 1:
+        raise ValueError(f"progressive is the starting fraction of the image side, in (0, 1); got {progressive!r}")
+    lr = lr if lr is not None else (2e-3 if pretrained else 1e-2)
+    if not (lr == 'auto' or isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr must be a positive number or 'auto', got {lr!r}")
+    _check_positive(epochs, 'epochs'); _check_positive(threads, 'threads', allow_none=True)   # bs, size: with the data
+    return lr, mix
+def _auto_lr(learn, seed:int, progress:bool) -> tuple:
+    "`Learner.find_lr`'s recommendation (lesson 02), the finder's result, and what the record keeps of it."
+    with learn.no_bar(), learn.no_logging(): found = learn.find_lr(seed=seed)
+    lr = float(found.recommended)
+    if progress: print(f"find_lr: recommended lr {lr:.2e} ({found.recommend})")
+    return lr, found, _lr_find_record(found)
+def _lr_find_record(found) -> dict:
+    return dict(recommended=float(found.recommended), method=found.recommend,
+                suggestions={k: float(np.median(v)) for k, v in found.suggestions.items()})
 
 # %% ../nbs/10_job.ipynb #cb0f9df3
 def train(path=None, # image folder; None = the embedded digits
@@ -320,7 +195,7 @@ def train(path=None, # image folder; None = the embedded digits
           pretrained:bool=False, # ImageNet weights, trained as fastai's `fine_tune`
           policy:AugPolicy|None=None, # augmentation; default: digits policy for the embedded data, else `AugPolicy()`
           schedule:str|None=None, # 'one-cycle' (default), 'sgdr' (warm restarts) or 'step' (LR ×0.1 after each third)
-          snapshots:int|None=None, # SGDR with this many cycles; each cycle's end is saved and the mean of them measured
+          snapshots:int|None=None, # SGDR with this many cycles; each cycle's end is saved and their mean measured
           mixup:bool=False, # train with `MixCut` (mixup and CutMix, lesson 04)
           mixup_alpha:float=0.4, # MixCut's MixUp strength, λ ~ Beta(α, α); 0 = CutMix only
           cutmix_alpha:float=1., # MixCut's CutMix strength; 0 = MixUp only
@@ -330,16 +205,9 @@ def train(path=None, # image folder; None = the embedded digits
           progress:bool=True, # epoch table (bars in a terminal or notebook, plain lines otherwise)
           threads:int|None=None, # torch CPU threads; None leaves torch's setting
          ) -> dict:
-    "Train on a folder / CSV / the embedded digits; write `model.pkl`, `metrics.json`, `valid_preds.npz`, `report.html` to `out`."
-    if tta is not None and tta not in _TTA_SETS: raise ValueError(f"tta must be one of {_TTA_SETS}, got {tta!r}")
+    "Train on a folder, a CSV or the digits; write `model.pkl`, `metrics.json`, `valid_preds.npz`, `report.html`."
+    lr, mix = _check_options(lr, epochs, threads, tta, mixup, mixup_alpha, cutmix_alpha, progressive, pretrained)
     schedule, cycles = _check_schedule(schedule, snapshots, epochs)
-    mix = MixCut(mixup_alpha, cutmix_alpha) if mixup else None   # bad strengths are refused before the data loads
-    if progressive is not None and not 0 < progressive < 1:
-        raise ValueError(f"progressive is the starting fraction of the image side, in (0, 1); got {progressive!r}")
-    lr = lr if lr is not None else (2e-3 if pretrained else 1e-2)
-    if not (lr == 'auto' or isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be a positive number or 'auto', got {lr!r}")
-    _check_positive(epochs, 'epochs'); _check_positive(threads, 'threads', allow_none=True)   # bs, size: with the data
     if threads: torch.set_num_threads(threads)
     out = Path(out).absolute()   # fastai's `export` joins a relative name to `learn.path`: keep ours absolute
     progress = progress and not rank_distrib()   # data-parallel: one process prints
@@ -350,64 +218,38 @@ def train(path=None, # image folder; None = the embedded digits
     if tta not in (None, 'auto'): _check_tfms(tta, dls.policy, caller='--tta')   # refuse a label-changing TTA first
     learn = _make_learner(dls, arch, pretrained)
     out.mkdir(parents=True, exist_ok=True); learn.path = out
-    extra, found = {}, None
-    if lr == 'auto':
-        with learn.no_bar(), learn.no_logging(): found = learn.find_lr(seed=seed)
-        lr = float(found.recommended)
-        extra['lr_find'] = dict(recommended=lr, method=found.recommend,
-                                suggestions={k: float(np.median(v)) for k, v in found.suggestions.items()})
-        if progress: print(f"find_lr: recommended lr {lr:.2e} ({found.recommend})")
-    guard = NonFiniteGuard(warn=False)
-    prog = ProgressiveResize(start_size=progressive) if progressive else None
-    cbs = [guard] + [c for c in (mix, prog) if c is not None]
+    run = dict(arch=f"{arch}, {'ImageNet weights' if pretrained else 'from scratch'}", seed=seed, mixup=mixup,
+               context=context, planned=epochs)
+    found = None
+    if lr == 'auto': lr, found, run['lr_find'] = _auto_lr(learn, seed, progress)
+    guard, prog = NonFiniteGuard(warn=False), ProgressiveResize(start_size=progressive) if progressive else None
     snap = [SnapshotSaver(overwrite=True)] if snapshots else []   # `out/models/snapshot_cycle<i>.pth`
     if num_distrib() > 1: set_rank_seed(seed)   # each process draws its own augmentations
     t0 = time.time()
     with _progress(learn, progress), learn.parallel_ctx():   # data-parallel under `accelerate launch` (lesson 09a)
-        how = _fit(learn, epochs, lr, pretrained, cbs, schedule, cycles, snap)
-    run = dict(arch=arch, pretrained=pretrained, schedule=how, lr=lr, bs=dls.train.bs * n_proc, mixup=mixup, seed=seed, context=context,
-               **extra)
+        run['schedule'] = _fit(learn, epochs, lr, pretrained, [guard] + [c for c in (mix, prog) if c], schedule,
+                               cycles, snap)
+    run['lr'] = lr
     if mix: run['mixcut'] = dict(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha)
-    # data-parallel: process 0 measures and writes everything, alone; the others wait and return its metrics
-    return rank0_result(_finish_run, learn, out, time.time() - t0, run, guard, prog, progressive, snap, tta, found)
-
-
-# %% ../nbs/10_job.ipynb #4f684cfd
-def _load_learner(f):
-    with warnings.catch_warnings():   # fastai reminds that a pickle runs code: this one is the user's own model
-        warnings.filterwarnings('ignore', message='load_learner', category=UserWarning); return load_learner(f)
-
-def render_report(run_dir, # a folder written by `train`
-                 ) -> Path:
-    "Write `report.html` again from a finished run's saved files (`metrics.json`, `valid_preds.npz`, `model.pkl`)."
-    run = Path(run_dir)
-    if not run.is_dir(): raise FileNotFoundError(f"run folder not found: {run.absolute()}")
-    gone = [f for f in _RUN_FILES if not (run/f).is_file()]
-    if gone: raise FileNotFoundError(f"{run.absolute()} is not a finished run of train: {gone[0]} is missing")
-    m = json.loads((run/'metrics.json').read_text())
-    if 'curves' not in m: raise ValueError(f"{run/'metrics.json'} has no curves (an older run): train it again")
-    z = np.load(run/'valid_preds.npz')
-    learn, files = _load_learner(run/'model.pkl'), [Path(f) for f in z['files']]
-    moved = [f for f in files if not f.is_file()]
-    if moved: warnings.warn(f"{len(moved)} validation images are gone (e.g. {moved[0]}): the report has no image grid")
-    dl = None if moved else learn.dls.test_dl(files)
-    return write_report(None if moved else learn, run, m, dict(m['curves'], epochs=m['history']),
-                        (torch.from_numpy(z['probs']), torch.from_numpy(z['targs'])), dl=dl)
+    # data-parallel: process 0 measures and writes everything, alone; the others wait and return its record
+    return rank0_result(_finish_run, learn, out, time.time() - t0, run, guard, prog, snap, tta, found)
 
 # %% ../nbs/10_job.ipynb #5e5481bd
+def _readable(files:list) -> list:
+    "The files that decode as images; the others skipped, each with a warning that names it (lesson 00a's scan)."
+    scan = scan_images(files); ok = scan.status.isin(['ok', 'warn']).to_numpy()
+    for r in scan[~ok].itertuples(): warnings.warn(f"skipped {r.path}: {r.reason}")
+    return [Path(f) for f, o in zip(scan.path, ok) if o]
 def _image_files(inputs) -> list:
-    "The images named by `inputs`: files as given, folders walked (hidden ones skipped); unreadable files skipped, with a warning."
+    "The readable images named by `inputs`: files as given, folders walked (hidden ones skipped)."
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     files = []
     for p in map(Path, inputs):
         if not p.exists(): raise FileNotFoundError(f"image or folder not found: {p.absolute()}")
         files += [f for f in _walk_files(p) if f.suffix.lower() in IMAGE_EXTS] if p.is_dir() else [p]
-    scan = scan_images(files)
-    ok = scan.status.isin(['ok', 'warn'])
-    for r in scan[~ok].itertuples(): warnings.warn(f"skipped {r.path}: {r.reason}")
-    if not ok.any(): raise ValueError(f"no readable images in {', '.join(map(str, inputs))}")
-    return [Path(f) for f in scan.path[ok]]
-
+    files = _readable(files)
+    if not files: raise ValueError(f"no readable images in {', '.join(map(str, inputs))}")
+    return files
 def predict_files(model, # an exported learner (`model.pkl`) or a `Learner`
                   inputs, # image files and/or folders
                   tta:str|None=None, # also average over test-time augmentation: 'flip', '5crop', '10crop', 'random'
@@ -423,8 +265,8 @@ def predict_files(model, # an exported learner (`model.pkl`) or a `Learner`
     with learn.no_bar(): probs = tta_preds(learn, dl=dl, tfms=tta)[0] if tta else learn.get_preds(dl=dl)[0]
     vocab = [str(v) for v in learn.dls.vocab]
     df = pd.DataFrame(probs.numpy(), columns=[f'p_{c}' for c in vocab])
-    df.insert(0, 'probability', probs.max(1).values.numpy()); df.insert(0, 'prediction', [vocab[i] for i in probs.argmax(1)])
-    df.insert(0, 'file', [str(f) for f in files])
+    df.insert(0, 'probability', probs.max(1).values.numpy())
+    df.insert(0, 'prediction', [vocab[i] for i in probs.argmax(1)]); df.insert(0, 'file', [str(f) for f in files])
     return df
 
 # %% ../nbs/10_job.ipynb #82131c96
@@ -432,48 +274,44 @@ def find_lr_run(path=None, # image folder; None = the embedded digits
                 csv=None, # labels CSV instead of class folders
                 img_dir=None, # folder the CSV's file names are relative to
                 out='imgcls_lr', # output folder for `lr_find.png` and `lr_find.json`
-                bs:int=64, size:int|None=None, arch:str='simple_cnn', pretrained:bool=False,
+                bs:int=64, # batch size
+                size:int|None=None, # image side in pixels; default: the dataset's own
+                arch:str='simple_cnn', # `simple_cnn` or a model-zoo name (lesson 01)
+                pretrained:bool=False, # ImageNet weights
                 runs:int=3, # sweeps, each with its own seed: the spread says how sure each suggestion is
                 seed:int=42, # seeds the split, the weights and the sweeps
                ) -> LRFindResult:
     "Lesson 02's LR range test on a dataset, as the `find-lr` command runs it: writes the plot and the suggestions."
     out = Path(out).absolute(); set_seed(seed)
-    dls = _dls(path, csv, img_dir, size, bs, seed, None, False)
-    learn = _make_learner(dls, arch, pretrained)
+    learn = _make_learner(_dls(path, csv, img_dir, size, bs, seed, None, False), arch, pretrained)
     with learn.no_bar(), learn.no_logging(): found = learn.find_lr(seed=seed, runs=runs)
     out.mkdir(parents=True, exist_ok=True)
-    ax = found.plot(figsize=(6, 4)); ax.figure.savefig(out/'lr_find.png', dpi=96, bbox_inches='tight'); plt.close(ax.figure)
-    sugg = {k: float(v) for k, v in found.spread['median'].items()}
-    (out/'lr_find.json').write_text(json.dumps(dict(recommended=float(found.recommended), method=found.recommend,
-                                                    suggestions=sugg, runs=runs, agreement_decades=found.agreement), indent=1))
+    ax = found.plot(figsize=(6, 4)); ax.figure.savefig(out/'lr_find.png', dpi=96, bbox_inches='tight')
+    plt.close(ax.figure)
+    (out/'lr_find.json').write_text(json.dumps(dict(
+        recommended=float(found.recommended), method=found.recommend, runs=runs, agreement_decades=found.agreement,
+        suggestions={k: float(v) for k, v in found.spread['median'].items()}), indent=1))
     return found
 
 # %% ../nbs/10_job.ipynb #63c4aa23
 def _folder_items(root:Path) -> tuple:
-    "(files, labels, sizes differ) under `root/<class>/` or `root/<split>/<class>/` (with a `train` folder)."
-    dirs = lambda p: sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith('.'))
-    splits = dirs(root) if any(d.name.lower() == 'train' for d in dirs(root)) else [root]
-    items, labels = [], []
-    for c in (c for s in splits for c in dirs(s)):
-        fs = sorted(f for f in c.rglob('*') if f.is_file() and f.suffix.lower() in IMAGE_EXTS
-                    and not any(q.startswith('.') for q in f.relative_to(c).parts))
-        items += fs; labels += [unicodedata.normalize('NFC', c.name)] * len(fs)
-    if not items: raise ValueError(f"no images in class folders under {root} (expected <class>/<img> or train|valid/<class>/<img>)")
-    scan = scan_images(items); ok = scan.status.isin(['ok', 'warn']).to_numpy()
-    for r in scan[~ok].itertuples(): warnings.warn(f"skipped {r.path}: {r.reason}")
-    sides = scan[ok].width.astype(str) + 'x' + scan[ok].height.astype(str)
-    return [f for f, o in zip(items, ok) if o], [l for l, o in zip(labels, ok) if o], sides.nunique() > 1
-
+    "(files, labels, sizes differ) of the readable images under `root` (lesson 07's folder table)."
+    t = _pkg.clean.issues._folder_table(root)
+    if t.empty: raise ValueError(f"no images in class folders under {root} "
+                                 "(expected <class>/<img> or train|valid/<class>/<img>)")
+    label = dict(zip((root/p for p in t.path), t.label))
+    items = _readable(list(label)); sides = {Image.open(f).size for f in items}
+    return items, [label[f] for f in items], len(sides) > 1
 class _NoBars(io.TextIOBase):
     "Forward printed text without the bar characters fastprogress leaves behind in a plain terminal or pipe."
     def __init__(self, f): self.f = f
     def write(self, s:str) -> int: self.f.write(s.replace('█', '').replace('\r', '')); return len(s)
     def flush(self): self.f.flush()
-
 def _candidates(root:Path, issues:pd.DataFrame, dups:pd.DataFrame) -> pd.DataFrame:
     "One row per finding: label issues (bucket other than ok) and the second file of each duplicate pair."
     cols = ['kind', 'path', 'given', 'pred', 'p_pred', 'other', 'reason']
-    rows = [(r.bucket, r.path, r.given, r.pred, r.p_pred, '', r.reason) for r in issues[issues.bucket != 'ok'].itertuples()]
+    rows = [(r.bucket, r.path, r.given, r.pred, r.p_pred, '', r.reason)
+            for r in issues[issues.bucket != 'ok'].itertuples()]
     rows += [(f'{r.kind} duplicate', r.b, r.label_b, None, np.nan, r.a, f'{r.kind} duplicate of {r.a}'
               + (' (other split)' if r.cross_split else '') + (f', labelled {r.label_a}' if r.label_conflict else ''))
              for r in dups.itertuples()]
@@ -484,24 +322,31 @@ def clean_run(path, # dataset folder: `<class>/<img>` or `train|valid/<class>/<i
               out='clean', # output folder, outside the dataset; files already there are never replaced
               folds:int=3, # out-of-fold models
               epochs:int=2, # one-cycle epochs per fold model
-              lr:float=1e-2, size:int|None=None, bs:int=64, arch:str='simple_cnn',
+              lr:float=1e-2, # peak LR of each fold model
+              size:int|None=None, # image side in pixels; needed when the images differ in size
+              bs:int=64, # batch size
+              arch:str='simple_cnn', # `simple_cnn` or a model-zoo name (lesson 01)
               seed:int=42, # seeds the folds and the models
               progress:bool=True, # one line per fold
              ) -> dict:
     "Find label issues and duplicates; write `candidates.csv`, `review.html`, `decisions.csv` to `out`; change no data."
     root, out = Path(path).absolute(), Path(out).absolute()
     if not root.is_dir(): raise FileNotFoundError(f"dataset folder not found: {root}")
-    if out == root or root in out.parents: raise ValueError(f"--out {out} is inside the dataset {root}: clean never writes there")
+    if out == root or root in out.parents:
+        raise ValueError(f"--out {out} is inside the dataset {root}: clean never writes there")
     taken = [out/f for f in _CLEAN_FILES if (out/f).exists()]
-    if taken: raise FileExistsError(f"{taken[0]} exists and is never replaced (it may hold your decisions): use another --out")
+    if taken:
+        raise FileExistsError(f"{taken[0]} exists and is never replaced (it may hold your decisions): "
+                              "use another --out")
     if not (isinstance(folds, int) and folds >= 2): raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
     _check_positive(epochs, 'epochs')
     items, labels, mixed = _folder_items(root)
     if mixed and size is None: raise ValueError(f"the images under {root} differ in size: pass --size")
     set_seed(seed)
     with contextlib.redirect_stdout(_NoBars(sys.stdout)):
-        probs, vocab = _pkg.oof_probs(items, labels, lambda dls: _make_learner(dls, arch, False), n_folds=folds, size=size,
-                                      fit=lambda l: l.fit_one_cycle(epochs, lr), bs=bs, seed=seed, verbose=progress, bar=False)
+        probs, vocab = _pkg.oof_probs(items, labels, lambda dls: _make_learner(dls, arch, False), n_folds=folds,
+                                      size=size, fit=lambda l: l.fit_one_cycle(epochs, lr), bs=bs, seed=seed,
+                                      verbose=progress, bar=False)
     issues = _pkg.find_label_issues(probs, labels, vocab, items=[f.relative_to(root).as_posix() for f in items])
     cand = _candidates(root, issues, _pkg.find_duplicates(root))
     out.mkdir(parents=True, exist_ok=True); cand.to_csv(out/'candidates.csv', index=False)
@@ -525,5 +370,36 @@ def apply_run(path, # the dataset folder the decisions are about
     with tempfile.TemporaryDirectory() as d:   # a journal of exactly this file's decisions, outside the data
         j = _pkg.DecisionJournal(root, Path(d)/'decisions.jsonl')
         _pkg.import_decisions(decisions, root, journal=j)
-        try: return _pkg.apply_decisions(root, journal=j, dry_run=not yes, force=force)
-        except ValueError as e: raise ValueError(str(e).replace('force=True', 'force=True (--force)')) from None
+        return _pkg.apply_decisions(root, journal=j, dry_run=not yes, force=force)
+
+# %% ../nbs/10_job.ipynb #55f0f06d
+def recipe_run(path=None, # image folder (`<class>/<img>` or `train|valid/<class>/<img>`); None = the embedded digits
+               out='imgcls_run', # output folder, relative to the working directory (created; same-named files replaced)
+               epochs:int=5, # epochs of `fit_one_cycle`
+               lr:float|None=None, # peak LR; None: `find_lr`'s recommendation, as the recipe does
+               bs:int=64, # batch size
+               size:int|None=None, # image side in pixels; default: the folder's most common side
+               policy:AugPolicy|None=None, # augmentation; default: digits policy for the digits, else `AugPolicy()`
+               mixup:bool=False, # train with `MixCut`
+               seed:int=42, # seed of the model
+               progress:bool=True, # the data check and the epoch table (in a terminal or notebook)
+              ) -> dict:
+    "Lesson 09's recipe (`train_classifier`) on a folder, written as `train` writes a run: the same files and record."
+    if lr is not None and not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr must be a positive number (or None for find_lr's), got {lr!r}")
+    _check_positive(epochs, 'epochs')
+    if path is None: path, policy = digits_folder(), policy or AugPolicy.digits()
+    out, t0 = Path(out).absolute(), time.time()
+    show = progress and (IN_NOTEBOOK or sys.stdout.isatty())   # in a pipe: the recipe's table at the end instead
+    res = _pkg.train_classifier(path, epochs=epochs, size=size, bs=bs, policy=policy, lr=lr, mixcut=mixup,
+                                seed=seed, show=show)
+    learn = res.learn; out.mkdir(parents=True, exist_ok=True); learn.path = out
+    run = dict(arch='simple_cnn (the recipe)', seed=seed, mixup=mixup, context=_context(torch.get_num_threads()),
+               planned=epochs, lr=float(res.lr), schedule=f'fit_one_cycle({epochs}, {res.lr:.2e})',
+               recipe=res.report.to_dict('records'))
+    if res.lr_find is not None: run['lr_find'] = _lr_find_record(res.lr_find)
+    if res.tta is not None: run['tta'] = _tta_record(res.tta)
+    if progress and not show: print(res.report.to_string(index=False))
+    m, preds = _record(learn, out, time.time() - t0, run, None, _diagnosis(learn))
+    _write_run(learn, out, m, preds, res.lr_find)
+    return m
