@@ -8,12 +8,12 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/clean.apply.html.md"""
 __all__ = ['apply_decisions', 'recover_apply', 'undo_apply', 'purge_quarantine']
 
 # %% ../../nbs/07d_clean.apply.ipynb #97923571
-from ..core import sha256_file, utc_now, is_writable, append_jsonl, read_jsonl, write_new, atomic_write, tmp_name
-from ..core import part_name, move_noclobber
+from ..core import sha256_file, utc_now, is_writable, append_jsonl, read_jsonl, write_new, atomic_write
+from ..core import tmp_name, part_name, move_noclobber
 from .issues import _CLEAN_DIR, _SPLIT_FILE, _layout, _folder_table
 from .review import DecisionJournal, _safe_rel, _check_class_name
-from ..data import saved_split
-import os, io, time, uuid, shutil, hashlib, tempfile
+from ..data import _hash_valid
+import os, io, time, uuid, shutil, hashlib
 from collections import Counter
 from pathlib import Path
 import pandas as pd
@@ -88,12 +88,15 @@ def _plan_folder(root:Path, decisions:dict, allow_new_class:bool):
 
 # %% ../../nbs/07d_clean.apply.ipynb #8e7606dc
 def _loader_split(split_text, paths, labels) -> list:
-    "The split `folder_dls` (default `valid_pct`, `seed`) gives each image when the saved split reads `split_text`."
+    "The split `folder_dls` (default `valid_pct`, `seed`) will give each image if the saved split reads `split_text`."
     if split_text is None: return [''] * len(paths)   # no saved split yet: a new one is made at the next load
-    with tempfile.TemporaryDirectory() as d:   # `saved_split` itself, on a copy: it places files added since
-        sf = Path(d)/_SPLIT_FILE; sf.write_text(split_text, encoding='utf-8')
-        is_valid, _ = saved_split(list(paths), list(labels), sf)
-    return ['valid' if v else 'train' for v in is_valid]
+    old = pd.read_csv(io.StringIO(split_text), dtype={'path': str}).set_index('path')['is_valid'].astype(bool)
+    valid = {p: bool(old.get(p, _hash_valid(p, 0.2, 42))) for p in paths}   # files added since: by hash, as saved_split
+    for c in set(labels):   # ... and a class left with no training file gets its first new file in train
+        mine = [p for p, l in zip(paths, labels) if l == c]
+        fresh = sorted(p for p in mine if p not in old.index)
+        if fresh and all(valid[p] for p in mine): valid[fresh[0]] = False
+    return ['valid' if valid[p] else 'train' for p in paths]
 
 def _before_after(root:Path, table:pd.DataFrame, ops:list, split) -> tuple:
     "(before, after) tables of a folder dataset: path, label and the split each image has, or will get when loaded."
@@ -184,7 +187,8 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
                     allow_new_class:bool=False, # allow relabelling to a class that has no folder yet
                     csv=None, # labels CSV: write a cleaned copy instead of moving files
                     out_csv=None, # where the cleaned CSV goes; default `<csv stem>_cleaned.csv`
-                    fn_col:str='fname', label_col:str='label', # CSV columns (file names relative to `root`)
+                    fn_col:str='fname', # CSV column of the file names (relative to `root`)
+                    label_col:str='label', # CSV column of the labels
                     on_step=None, # `on_step(i, stage)` after each step of each operation (progress, tests)
                    ) -> pd.DataFrame: # the plan: op, src, dst, old_label, new_label, note
     "Plan (dry run, the default) or carry out the journaled decisions: delete = quarantine, relabel = move."
