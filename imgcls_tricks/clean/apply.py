@@ -90,11 +90,12 @@ def _plan_folder(root:Path, decisions:dict, allow_new_class:bool):
 def _loader_split(split_text, paths, labels) -> list:
     "The split `folder_dls` (default `valid_pct`, `seed`) will give each image if the saved split reads `split_text`."
     if split_text is None: return [''] * len(paths)   # no saved split yet: a new one is made at the next load
-    old = pd.read_csv(io.StringIO(split_text), dtype={'path': str}).set_index('path')['is_valid'].astype(bool)
-    valid = {p: bool(old.get(p, _hash_valid(p, 0.2, 42))) for p in paths}   # files added since: by hash, as saved_split
-    for c in set(labels):   # ... and a class left with no training file gets its first new file in train
-        mine = [p for p, l in zip(paths, labels) if l == c]
-        fresh = sorted(p for p in mine if p not in old.index)
+    old = pd.read_csv(io.StringIO(split_text), dtype={'path': str}).set_index('path')['is_valid'].astype(bool).to_dict()
+    valid = {p: old.get(p, _hash_valid(p, 0.2, 42)) for p in paths}   # files added since: by hash, as saved_split
+    by_class = {}
+    for p, l in zip(paths, labels): by_class.setdefault(l, []).append(p)
+    for mine in by_class.values():   # ... and a class left with no training file gets its first new file in train
+        fresh = sorted(p for p in mine if p not in old)
         if fresh and all(valid[p] for p in mine): valid[fresh[0]] = False
     return ['valid' if valid[p] else 'train' for p in paths]
 
