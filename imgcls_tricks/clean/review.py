@@ -360,7 +360,7 @@ def review_sheet(candidates, # same as for `ImageCleaner`
                f"Fill in <code>{csv_file.name}</code>: "
                f"action = keep / delete / relabel, label = new class for relabel, "
                f"reason = {' / '.join(CLEAN_REASONS)}.</p>" + ''.join(figs))
-    write_new(csv_file, df.assign(p_pred=df.p_pred.round(4), action='', label='', reason='').to_csv(index=False))
+    write_new(csv_file, df.assign(action='', label='', reason='').to_csv(index=False, float_format='%.4f'))
     return html_file, csv_file
 
 # %% ../../nbs/07c_clean.review.ipynb #57815fef
