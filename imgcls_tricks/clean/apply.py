@@ -8,10 +8,11 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/clean.apply.html.md"""
 __all__ = ['apply_decisions', 'recover_apply', 'undo_apply', 'purge_quarantine']
 
 # %% ../../nbs/07d_clean.apply.ipynb #97923571
-from ..core import sha256_file, utc_now, is_writable, append_jsonl, read_jsonl, write_new, atomic_write, tmp_name
-from ..core import part_name, move_noclobber
+from ..core import sha256_file, utc_now, is_writable, append_jsonl, read_jsonl, write_new, atomic_write
+from ..core import tmp_name, part_name, move_noclobber
 from .issues import _CLEAN_DIR, _SPLIT_FILE, _layout, _folder_table
 from .review import DecisionJournal, _safe_rel, _check_class_name
+from ..data import _hash_valid
 import os, io, time, uuid, shutil, hashlib
 from collections import Counter
 from pathlib import Path
@@ -86,26 +87,42 @@ def _plan_folder(root:Path, decisions:dict, allow_new_class:bool):
     return ops, table
 
 # %% ../../nbs/07d_clean.apply.ipynb #8e7606dc
-def _guard(table:pd.DataFrame, ops:list, max_delete:float) -> list:
+def _loader_split(split_text, paths, labels) -> list:
+    "The split `folder_dls` (default `valid_pct`, `seed`) will give each image if the saved split reads `split_text`."
+    if split_text is None: return [''] * len(paths)   # no saved split yet: a new one is made at the next load
+    old = pd.read_csv(io.StringIO(split_text), dtype={'path': str}).set_index('path')['is_valid'].astype(bool).to_dict()
+    valid = {p: old.get(p, _hash_valid(p, 0.2, 42)) for p in paths}   # files added since: by hash, as saved_split
+    by_class = {}
+    for p, l in zip(paths, labels): by_class.setdefault(l, []).append(p)
+    for mine in by_class.values():   # ... and a class left with no training file gets its first new file in train
+        fresh = sorted(p for p in mine if p not in old)
+        if fresh and all(valid[p] for p in mine): valid[fresh[0]] = False
+    return ['valid' if valid[p] else 'train' for p in paths]
+
+def _before_after(root:Path, table:pd.DataFrame, ops:list, split) -> tuple:
+    "(before, after) tables of a folder dataset: path, label and the split each image has, or will get when loaded."
+    moved = [o for o in ops if o['op'] in ('delete', 'relabel')]
+    new = pd.DataFrame([(o['dst'], o['new_label']) for o in moved if o['op'] == 'relabel'], columns=['path', 'label'])
+    after = pd.concat([table.loc[~table.path.isin({o['src'] for o in moved}), ['path', 'label']], new])
+    if _layout(root)[0]: return table, after.assign(split=[Path(p).parts[0].lower() for p in after.path])
+    sf = root/_SPLIT_FILE   # class-folder layout: images added after the split was saved get theirs at the next load
+    if not sf.exists(): return table, after.assign(split='')
+    before = table.assign(split=_loader_split(sf.read_text(encoding='utf-8'), table.path, table.label))
+    return before, after.assign(split=_loader_split(split['new'], after.path, after.label))
+
+def _guard(before:pd.DataFrame, # path, label, split of each image before the run
+           after:pd.DataFrame, # the same after it
+           max_delete:float) -> list:
     "Problems that need `force=True`: a class (or a class within a split) emptied, too large a share quarantined."
-    probs = []
-    t = table.assign(split=table.split.replace('', 'all'))
-    before = Counter(zip(t.split, t.label)); after = before.copy(); split_of = dict(zip(t.path, t.split))
-    n_del = 0
-    for o in ops:
-        if o['op'] not in ('delete', 'relabel'): continue
-        s = split_of.get(o['src'], 'all'); after[(s, o['old_label'])] -= 1
-        if o['op'] == 'delete': n_del += 1
-        else: after[(s, o['new_label'])] += 1
-    tot_b, tot_a = Counter(), Counter()
-    for (s, c), v in before.items(): tot_b[c] += v
-    for (s, c), v in after.items(): tot_a[c] += v
-    gone = sorted(c for c in tot_b if tot_b[c] > 0 and tot_a[c] <= 0)
+    probs, n_del = [], len(before) - len(after)
+    cb, ca = Counter(before.label), Counter(after.label)
+    gone = sorted(c for c in cb if ca[c] == 0)
     if gone: probs.append(f"would empty class(es) {gone}")
-    part = sorted(f"{c!r} in {s}" for (s, c) in before if before[(s, c)] > 0 and after[(s, c)] <= 0 and c not in gone)
+    sb, sa = Counter(zip(before.split, before.label)), Counter(zip(after.split, after.label))
+    part = sorted(f"{c!r} in {s}" for (s, c) in sb if s and sa[(s, c)] == 0 and c not in gone)
     if part: probs.append(f"would leave no images of class {', '.join(part)}")
-    if len(table) and n_del / len(table) > max_delete:
-        probs.append(f"would quarantine {n_del} of {len(table)} images ({n_del / len(table):.0%}), "
+    if len(before) and n_del / len(before) > max_delete:
+        probs.append(f"would quarantine {n_del} of {len(before)} images ({n_del / len(before):.0%}), "
                      f"more than max_delete={max_delete:.0%}")
     return probs
 
@@ -171,7 +188,8 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
                     allow_new_class:bool=False, # allow relabelling to a class that has no folder yet
                     csv=None, # labels CSV: write a cleaned copy instead of moving files
                     out_csv=None, # where the cleaned CSV goes; default `<csv stem>_cleaned.csv`
-                    fn_col:str='fname', label_col:str='label', # CSV columns (file names relative to `root`)
+                    fn_col:str='fname', # CSV column of the file names (relative to `root`)
+                    label_col:str='label', # CSV column of the labels
                     on_step=None, # `on_step(i, stage)` after each step of each operation (progress, tests)
                    ) -> pd.DataFrame: # the plan: op, src, dst, old_label, new_label, note
     "Plan (dry run, the default) or carry out the journaled decisions: delete = quarantine, relabel = move."
@@ -188,8 +206,8 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
     if k: raise RuntimeError(f"an earlier apply_decisions run ({k}) was interrupted: run recover_apply(root, "
                              "'complete') or recover_apply(root, 'rollback') first (nothing was changed)")
     ops, table = _plan_folder(root, decisions, allow_new_class)
-    moves = [o for o in ops if o['op'] != 'skip']
-    problems = _guard(table, ops, max_delete)
+    moves = [o for o in ops if o['op'] != 'skip']; split = _split_update(root, moves)
+    problems = _guard(*_before_after(root, table, ops, split), max_delete)
     ro = _unwritable([root, root/_CLEAN_DIR] + [(root/o[k]).parent for o in moves for k in ('src', 'dst')])
     if ro: problems.insert(0, f"read-only: cannot create files in {ro[0]}")
     plan = _plan_df(ops)
@@ -203,8 +221,7 @@ def apply_decisions(root, # dataset root (`<class>/<img>` or `train|valid/<class
     if problems and not force: raise ValueError(_refused(problems))
     if not moves: return plan
     batch = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    append_jsonl(_ops_log(root), dict(type='plan', batch=batch, time=utc_now(), ops=moves,
-                                      split=_split_update(root, moves)))
+    append_jsonl(_ops_log(root), dict(type='plan', batch=batch, time=utc_now(), ops=moves, split=split))
     for i, o in enumerate(moves): _do_op(root, batch, i, o, on_step)
     _finish_split(root, _batches(root)[batch], 'new')
     append_jsonl(_ops_log(root), dict(type='end', batch=batch, status='applied', time=utc_now()))
@@ -364,7 +381,7 @@ def _apply_csv(root, decisions, csv:Path, out_csv, fn_col, label_col, dry_run, f
                             note='label changed'))
         else: raise ValueError(f"decision for {rel}: unknown action {act!r}")
     t = pd.DataFrame(dict(path=rels, label=df[label_col], split=''))
-    problems = _guard(t, ops, max_delete)
+    problems = _guard(t, t.assign(label=new_labels).drop(index=drop), max_delete)
     ro = _unwritable([out_csv.parent])
     if ro: problems.insert(0, f"read-only: cannot create files in {ro[0]}")
     plan = _plan_df(ops)

@@ -17,7 +17,7 @@ import os, io, html, base64, hashlib, tempfile, warnings, unicodedata
 from types import SimpleNamespace
 from pathlib import Path
 import numpy as np, pandas as pd
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 # %% ../../nbs/07c_clean.review.ipynb #d017008f
 # the write-up's error groups
@@ -50,6 +50,15 @@ def _safe_rel(root:Path, item) -> str:
                          f"dataset root {root}: refusing it; copy the images into the root instead") from None
     return rel.as_posix()
 
+def _check_decision(root:Path, item, action, label=None, reason=None) -> tuple:
+    "(relative path, action, label, reason) of a valid decision, else ValueError naming the rule it breaks."
+    rel = _safe_rel(root, item)
+    if action not in _ACTIONS: raise ValueError(f"action must be one of {_ACTIONS}, got {action!r}")
+    label = _check_class_name(label) if action == 'relabel' else None
+    if reason not in ('', None) and reason not in CLEAN_REASONS:
+        raise ValueError(f"reason must be one of {CLEAN_REASONS} (or empty), got {reason!r}")
+    return rel, action, label, reason or None
+
 # %% ../../nbs/07c_clean.review.ipynb #c0d7859a
 def _default_journal(root:Path) -> Path:
     "`<root>/.imgcls_clean/decisions.jsonl`, or for a read-only root (Kaggle input) one under `data_dir()/'clean'`."
@@ -73,12 +82,7 @@ class DecisionJournal:
                given:str|None=None, # label the image had when reviewed
               ) -> dict: # the record as journaled
         "Validate one decision and append it to the journal at once."
-        rel = _safe_rel(self.root, item)
-        if action not in _ACTIONS: raise ValueError(f"action must be one of {_ACTIONS}, got {action!r}")
-        label = _check_class_name(label) if action == 'relabel' else None
-        if reason in ('', None): reason = None
-        elif reason not in CLEAN_REASONS:
-            raise ValueError(f"reason must be one of {CLEAN_REASONS} (or empty), got {reason!r}")
+        rel, action, label, reason = _check_decision(self.root, item, action, label, reason)
         fn = self.root/rel
         rec = dict(path=rel, action=action, label=label, reason=reason, given=given,
                    sha256=sha256_file(fn) if fn.is_file() else None, time=utc_now())
@@ -111,11 +115,9 @@ def _placeholder(size:int) -> Image.Image:
 def _thumb(fn, size:int=96) -> tuple:
     "(PNG bytes, error or None): the image as training sees it (`open_rgb`), or a placeholder if it can't be read."
     err = None
-    try:
-        im = open_rgb(fn); im.thumbnail((size, size))
-        if max(im.size) < size:
-            s = size / max(im.size)
-            im = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.Resampling.NEAREST)
+    try:   # fit into size x size: small images (digits) scaled up with crisp pixels, large ones down smoothly
+        im = open_rgb(fn); up = max(im.size) < size
+        im = ImageOps.contain(im, (size, size), Image.Resampling.NEAREST if up else Image.Resampling.BICUBIC)
     except Exception as e: im, err = _placeholder(size), f"{type(e).__name__}: {e}"
     buf = io.BytesIO(); im.save(buf, 'PNG')
     return buf.getvalue(), err
@@ -147,8 +149,7 @@ def _candidate_table(candidates, root:Path) -> pd.DataFrame:
 
 # %% ../../nbs/07c_clean.review.ipynb #c95a5b0f
 def _caption(r, err=None) -> str:
-    no_pred = r.pred is None or (isinstance(r.pred, float) and np.isnan(r.pred))
-    pred = '' if no_pred else f"pred <b>{html.escape(str(r.pred))}</b>"
+    pred = '' if r.pred is None else f"pred <b>{html.escape(str(r.pred))}</b>"   # `_candidate_table`: str or None
     p = '' if pd.isna(r.p_pred) else f" ({r.p_pred:.2f})"
     s = (f"<code>{html.escape(r.path)}</code><br>given <b>{html.escape(str(r.given))}</b> · {pred}{p}"
          f"<br>{html.escape(str(r.bucket))}{' · ' + html.escape(str(r.split)) if r.split else ''}"
@@ -165,8 +166,7 @@ def _has_widget_frontend() -> bool:
     try:
         import ipywidgets  # noqa: F401
         from IPython import get_ipython
-        sh = get_ipython()
-        return sh is not None and type(sh).__name__ in ('ZMQInteractiveShell', 'Shell')
+        return type(get_ipython()).__name__ in ('ZMQInteractiveShell', 'Shell')   # 'NoneType' outside IPython
     except ImportError: return False
 
 # %% ../../nbs/07c_clean.review.ipynb #faa2f636
@@ -179,7 +179,7 @@ class ImageCleaner:
                  classes=None, # classes offered for relabel; default the dataset's class folders
                  max_n:int=8, # thumbnails per page
                  thumb_size:int=96, # thumbnail side in pixels
-                 ncols:int=4, # thumbnails per row
+                 ncols:int=4, # most thumbnails per row (fewer where the notebook is narrower)
                 ):
         try: import ipywidgets as W
         except ImportError as e:
@@ -209,7 +209,8 @@ def _build(self:ImageCleaner, ncols:int):
     self.split_filter = flt(opts('split'), 'split', 'show only images of this split')
     buckets = list(_BUCKETS) + sorted(set(self.df.bucket) - set(_BUCKETS))
     self.bucket_filter = flt(opts('bucket', buckets), 'bucket', 'show only this bucket')
-    for f in (self.class_filter, self.split_filter, self.bucket_filter): f.observe(self._on_filter, names='value')
+    for f in (self.class_filter, self.split_filter, self.bucket_filter):
+        f.observe(lambda _: self._goto(0), names='value')   # a new filter starts on its first page
     self.prev_page = W.Button(description='◀ prev', tooltip='previous page', layout=W.Layout(width='auto'))
     self.next_page = W.Button(description='next ▶', tooltip='next page', layout=W.Layout(width='auto'))
     self.prev_page.on_click(lambda _: self._goto(self.page - 1))
@@ -218,8 +219,9 @@ def _build(self:ImageCleaner, ncols:int):
     # wide enough for the caption and for "relabel → <longest class name>" on one line (about 8 px a character)
     longest = max(self.classes, key=len, default='')
     self.card_width = min(max(self.thumb_size + 90, 8 * len('relabel → ' + longest) + 40), 420)
-    cols = f"repeat({ncols}, {self.card_width}px)"
-    self.grid = W.GridBox(layout=W.Layout(grid_template_columns=cols, grid_gap='8px'))
+    cols = f"repeat(auto-fill, {self.card_width}px)"   # a row wraps where the notebook is narrow (side panels open)
+    self.grid = W.GridBox(layout=W.Layout(grid_template_columns=cols, grid_gap='8px',
+                                          max_width=f"{ncols * (self.card_width + 8)}px"))
     self.widget = W.VBox([W.HBox([self.class_filter, self.split_filter, self.bucket_filter]), self.grid,
                           W.HBox([self.prev_page, self.page_label, self.next_page])])
 
@@ -231,9 +233,6 @@ def view(self:ImageCleaner) -> pd.DataFrame:
     for f, col in ((self.class_filter, 'given'), (self.split_filter, 'split'), (self.bucket_filter, 'bucket')):
         if f.value != self._ALL: m &= (self.df[col].astype(str) == f.value).values
     return self.df[m]
-
-@patch
-def _on_filter(self:ImageCleaner, _): self.page = 0; self._render()
 
 @patch
 def _goto(self:ImageCleaner, page):
@@ -265,7 +264,8 @@ def _card(self:ImageCleaner, r):
     full, half, st = W.Layout(width='100%'), W.Layout(width='50%'), dict(description_width='64px')
     c = SimpleNamespace(path=r.path, given=r.given, error=err,
                         image=W.Image(value=png, format='png', width=self.thumb_size, height=self.thumb_size),
-                        info=W.HTML(_caption(r, err)), status=W.HTML(_decision_text(d)),
+                        info=W.HTML(f"<div style='line-height:1.35'>{_caption(r, err)}</div>"),
+                        status=W.HTML(_decision_text(d)),
                         keep=W.Button(description='keep', tooltip=f'keep {r.path} as {r.given}', layout=half),
                         delete=W.Button(description='delete', tooltip='move to the quarantine (undoable)', layout=half),
                         relabel=W.Button(tooltip='move the image to the class chosen below', layout=full),
@@ -338,7 +338,7 @@ def review_sheet(candidates, # same as for `ImageCleaner`
                  root, # dataset root
                  dest=None, # output folder; default a new temp folder. Existing review files in it are never replaced
                  max_n:int=200, # most images on the sheet
-                 thumb_size:int=96,
+                 thumb_size:int=96, # thumbnail side in pixels
                 ) -> tuple: # (html file, decisions CSV)
     "The review without widgets: a static HTML contact sheet plus a decisions CSV to fill in (action, label, reason)."
     root = Path(os.path.abspath(root)); df = _candidate_table(candidates, root).head(max_n)
@@ -352,14 +352,15 @@ def review_sheet(candidates, # same as for `ImageCleaner`
     figs = []
     for r in df.itertuples():
         png, err = _thumb(root/r.path, thumb_size)
-        style = f"display:inline-block;width:{thumb_size + 90}px;vertical-align:top;font:11px sans-serif"
+        style = f"display:inline-block;width:{thumb_size + 90}px;vertical-align:top;margin:6px;font:11px sans-serif"
         figs.append(f"<figure style='{style}'><img src='data:image/png;base64,{base64.b64encode(png).decode()}' "
                     f"width={thumb_size}><figcaption>{_caption(r, err)}</figcaption></figure>")
     write_new(html_file, f"<!doctype html><meta charset='utf-8'><title>review {html.escape(str(root))}</title>"
-               f"<p>{len(df)} images from {html.escape(str(root))}. Fill in <code>{csv_file.name}</code>: "
+               f"<p style='font:13px sans-serif'>{len(df)} images from {html.escape(str(root))}. "
+               f"Fill in <code>{csv_file.name}</code>: "
                f"action = keep / delete / relabel, label = new class for relabel, "
                f"reason = {' / '.join(CLEAN_REASONS)}.</p>" + ''.join(figs))
-    write_new(csv_file, df.assign(action='', label='', reason='').to_csv(index=False))
+    write_new(csv_file, df.assign(action='', label='', reason='').to_csv(index=False, float_format='%.4f'))
     return html_file, csv_file
 
 # %% ../../nbs/07c_clean.review.ipynb #57815fef
@@ -373,23 +374,17 @@ def import_decisions(csv_file, # a filled-in decisions CSV (columns path, action
     df = pd.read_csv(csv_file, dtype=str, keep_default_na=False)
     missing = {'path', 'action'} - set(df.columns)
     if missing: raise ValueError(f"{csv_file}: missing columns {sorted(missing)} (have {list(df.columns)})")
-    todo = []
-    for i, r in enumerate(df.to_dict('records')):
-        a = r['action'].strip().lower()
-        if not a: continue
-        where = f"{csv_file} row {i + 2} ({r['path']})"
-        if a not in _ACTIONS: raise ValueError(f"{where}: action must be one of {_ACTIONS}, got {a!r}")
-        try:
-            _safe_rel(root, r['path'])
-            if a == 'relabel': _check_class_name(r.get('label', ''))
-            if r.get('reason', '') and r['reason'] not in CLEAN_REASONS:
-                raise ValueError(f"reason must be one of {CLEAN_REASONS}, got {r['reason']!r}")
-        except ValueError as e: raise ValueError(f"{where}: {e}") from None
-        todo.append((r['path'], a, r.get('label') or None, r.get('reason') or None, r.get('given') or None))
-    for p, a, l, why, g in todo: journal.record(p, a, label=l, reason=why, given=g)
-    return len(todo)
+    df['action'] = df.action.str.strip().str.lower()
+    rows = [(i + 2, r) for i, r in enumerate(df.to_dict('records')) if r['action']]   # i + 2: the row's line in the CSV
+    for n, r in rows:   # every row is checked before any is journaled
+        try: _check_decision(root, r['path'], r['action'], r.get('label'), r.get('reason'))
+        except ValueError as e: raise ValueError(f"{csv_file} row {n} ({r['path']}): {e}") from None
+    for n, r in rows:
+        journal.record(r['path'], r['action'], r.get('label') or None, r.get('reason') or None, r.get('given') or None)
+    return len(rows)
 
-def review(candidates, root, # as for `ImageCleaner`
+def review(candidates, # as for `ImageCleaner`
+           root, # dataset root
            journal=None, # `DecisionJournal` or journal file
            widget:bool|None=None, # None: a widget if a frontend can show it, else the static sheet
            dest=None, # folder for the static sheet
