@@ -119,13 +119,14 @@ def _scan_files(files, draft:bool=True, small:bool=True) -> tuple:
 _MIN_PARALLEL = 500   # fewer files than this are decoded in this process: starting workers costs more
 
 def _scan(files, n_workers:int, draft:bool=True, small:bool=True) -> tuple:
-    "`_scan_files` of all files, split over `n_workers` processes (forked where the platform allows) when it pays."
+    "`_scan_files` of all files; with `n_workers` > 1, this process takes one share and forked workers the others."
     if n_workers < 2 or len(files) < _MIN_PARALLEL: return _scan_files(files, draft, small)
     ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else None)
-    edges = np.linspace(0, len(files), 4 * n_workers + 1).astype(int)
-    with ProcessPoolExecutor(n_workers, mp_context=ctx) as ex:
-        res = list(ex.map(_scan_files, [list(files[a:b]) for a, b in zip(edges[:-1], edges[1:])],
-                          [draft] * (len(edges) - 1), [small] * (len(edges) - 1)))
+    edges = np.linspace(0, len(files), n_workers + 1).astype(int)
+    parts = [list(files[a:b]) for a, b in zip(edges, edges[1:])]
+    with ProcessPoolExecutor(n_workers - 1, mp_context=ctx) as ex:
+        futs = [ex.submit(_scan_files, p, draft, small) for p in parts[1:]]
+        res = [_scan_files(parts[0], draft, small)] + [f.result() for f in futs]
     return tuple(sum((r[i] for r in res), []) if isinstance(v, list) else np.concatenate([r[i] for r in res])
                  for i, v in enumerate(res[0]))
 
@@ -134,7 +135,7 @@ def _project(X, dims:int) -> np.ndarray:
     "X centred and projected on its first `dims` principal axes (orthonormal rows: distances can only shrink)."
     Z = X - X.mean(0)
     if X.shape[1] <= dims: return Z
-    sample = Z[np.random.default_rng(0).choice(len(Z), min(len(Z), 2000), replace=False)]
+    sample = Z[np.random.default_rng(0).choice(len(Z), min(len(Z), 1000), replace=False)]
     return Z @ np.linalg.svd(sample, full_matrices=False)[2][:dims].T
 
 def _keep_within(X, p, R, chunk:int=250_000) -> np.ndarray:
