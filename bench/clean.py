@@ -111,11 +111,13 @@ def label_noise(args, root, name, kind, out):
 
 # ---------------------------------------------------------------- duplicates
 DROPPED = {'mirror twins': 0}
+DUP_REPEATS = 3   # timings: median of this many interleaved runs of each method
 
 def _distinct(a, b) -> bool:
-    "Ground truth for the base set: even aligned by up to 1 px, the 32-px images differ by RMS > max(8, 0.25 x contrast)."
+    "Base-set ground truth: aligned by up to 1 px, the 32-px images differ by RMS > max(8, 0.25 x contrast)."
     a, b = np.asarray(a, np.float32), np.asarray(b, np.float32); con = min(a.std((0, 1)).mean(), b.std((0, 1)).mean())
-    rms = min(np.sqrt(((a[1:-1, 1:-1] - b[1 + dy:31 + dy, 1 + dx:31 + dx]) ** 2).mean()) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    rms = min(np.sqrt(((a[1:-1, 1:-1] - b[1 + dy:31 + dy, 1 + dx:31 + dx]) ** 2).mean())
+              for dy in (-1, 0, 1) for dx in (-1, 0, 1))
     return rms > max(8., 0.25 * con)   # twice the library's default thresholds (and measured without its low-pass)
 
 def _dup_base(rng, n):
@@ -125,12 +127,13 @@ def _dup_base(rng, n):
               np.stack([sd.camera()] * 3, -1)]   # photos of things (pure textures: see README)
     ims = []
     digits = sorted(Path(digits_folder()).glob('*/*/*.png'))
+    grey = lambda im: np.asarray(im.convert('L'), dtype=np.float32)[..., None] / 255
     def coloured(f):   # a digit in a random colour with at least one bright channel
-        a = np.asarray(Image.open(f).convert('L'), dtype=np.float32)[..., None] / 255
-        col = rng.integers(0, 256, 3); col[rng.integers(3)] = rng.integers(128, 256); return Image.fromarray((a * col).astype(np.uint8))
+        col = rng.integers(0, 256, 3); col[rng.integers(3)] = rng.integers(128, 256)
+        return Image.fromarray((grey(Image.open(f)) * col).astype(np.uint8))
     ims += [coloured(f) for f in digits[:n // 3]]
-    ims[1] = Image.fromarray((np.asarray(ims[0].convert('L'), dtype=np.float32)[..., None] / 255 * [0, 200, 0]).astype(np.uint8))   # green
-    ims[2] = Image.fromarray((np.asarray(ims[0].convert('L'), dtype=np.float32)[..., None] / 255 * [200, 0, 200]).astype(np.uint8))  # magenta
+    ims[1] = Image.fromarray((grey(ims[0]) * [0, 200, 0]).astype(np.uint8))     # green
+    ims[2] = Image.fromarray((grey(ims[0]) * [200, 0, 200]).astype(np.uint8))   # magenta
     tiles = []   # non-overlapping 32-px tiles of each photo and their mirror images, unless a mirror looks the same
     for p in photos:
         for y in range(0, p.shape[0] - 31, 32):
@@ -155,6 +158,11 @@ def _perturb(im, k, rng):
     if k == 'jpeg': b = io.BytesIO(); im.save(b, 'JPEG', quality=75); im = Image.open(b).convert('RGB')
     return im
 
+def _timed(f):
+    "(f(), wall s, CPU s of this process and its finished worker processes)."
+    cpu = lambda: time.process_time() + sum(os.times()[2:4])
+    c0, w0 = cpu(), time.time(); r = f(); return r, time.time() - w0, cpu() - c0
+
 def duplicates(args, out):
     work = Path(tempfile.mkdtemp(prefix='bench_dups_')); rng = np.random.default_rng(0)
     n, ne, nn_ = args.n_images, args.n_images // 25, args.n_images // 25
@@ -176,43 +184,58 @@ def duplicates(args, out):
         res['pairs reported'] = len(got); res['false share'] = round(res['false pairs'] / max(len(got), 1), 4)
         res['green~magenta reported'] = tuple(sorted(('b00001.png', 'b00002.png'))) in got
         return res
-    R = {}
-    cpu = lambda: time.process_time() + sum(os.times()[2:4])   # this process and its finished worker processes
-    c0, w0 = cpu(), time.time(); d1 = find_duplicates(work, n_workers=0)
-    R['library, one process (n_workers=0)'] = dict(score([(a, b) for a, b in zip(d1.a, d1.b)]), wall=round(time.time() - w0, 2),
-                                                   cpu=round(cpu() - c0, 2))
-    c0, w0 = cpu(), time.time(); d = find_duplicates(work, n_workers=args.workers)
-    R['library (find_duplicates)'] = dict(score([(a, b) for a, b in zip(d.a, d.b)]), wall=round(time.time() - w0, 2),
-                                          cpu=round(cpu() - c0, 2))
-    rep = leakage_report(d); R['library (find_duplicates)']['test images with a twin in another split'] = int(
-        sum(str(s) == 'test' for s in list(d.split_a[d.cross_split]) + list(d.split_b[d.cross_split])))
-    R['library (find_duplicates)']['leakage report'] = {k: int(v) for k, v in rep.items()}
     import imagehash
-    for nm, fn in (('imagehash pHash', imagehash.phash), ('imagehash dHash', imagehash.dhash)):
-        c0, w0 = time.process_time(), time.time()
-        h = np.array([int(str(fn(Image.open(f))), 16) for f in files], dtype=np.uint64)
-        wall_h, cpu_h = time.time() - w0, time.process_time() - c0
+    def hash_loop(fn):   # the loop users write: one file after the other, in this process
+        return np.array([int(str(fn(Image.open(f))), 16) for f in files], dtype=np.uint64)
+    def hamming_pairs(h):
         pairs = []
         for s in range(0, n, 1000):
             dd = np.bitwise_count(h[s:s + 1000, None] ^ h[None, :]); i, j = np.nonzero(dd <= 4)
             pairs += [(files[a + s], files[b]) for a, b in zip(i, j) if b > a + s]
-        R[f'{nm} loop, Hamming <= 4'] = dict(score(pairs), wall=round(time.time() - w0, 2), cpu=round(time.process_time() - c0, 2),
-                                             hash_loop_wall=round(wall_h, 2), hash_loop_cpu=round(cpu_h, 2))
+        return pairs
+    lib_runs = {'library, one process (n_workers=0)': lambda: find_duplicates(work, n_workers=0),
+                'library (find_duplicates)': lambda: find_duplicates(work, n_workers=args.workers),
+                'library on the file list, one process':
+                    lambda: find_duplicates(files, splits=list(splits), n_workers=0),
+                f'library on the file list, {args.workers} processes':
+                    lambda: find_duplicates(files, splits=list(splits), n_workers=args.workers)}
+    T, res = {}, {}   # timings interleaved over repeats, so that a busy spell of the machine hits every method
+    for r in range(DUP_REPEATS):
+        for nm, fn in [('imagehash pHash', lambda: hash_loop(imagehash.phash))] + list(lib_runs.items()):
+            res[nm], w, c = _timed(fn); T.setdefault(nm, []).append((w, c))
+    med = lambda nm, k: round(float(np.median([t[k] for t in T[nm]])), 2)
+    R = {}
+    for nm in lib_runs:
+        d = res[nm]; R[nm] = dict(score(zip(d.a, d.b)), wall=med(nm, 0), cpu=med(nm, 1))
+    d = res['library (find_duplicates)']; lib = R['library (find_duplicates)']
+    lib['test images with a twin in another split'] = int(
+        sum(str(s) == 'test' for s in list(d.split_a[d.cross_split]) + list(d.split_b[d.cross_split])))
+    lib['leakage report'] = {k: int(v) for k, v in leakage_report(d).items()}
+    for nm, fn in (('imagehash pHash', imagehash.phash), ('imagehash dHash', imagehash.dhash)):
+        if nm not in T: res[nm], w, c = _timed(lambda: hash_loop(fn)); T[nm] = [(w, c)]
+        pairs, w, c = _timed(lambda: hamming_pairs(res[nm]))
+        R[f'{nm} loop, Hamming <= 4'] = dict(score(pairs), wall=round(med(nm, 0) + w, 2), cpu=round(med(nm, 1) + c, 2),
+                                             hash_loop_wall=med(nm, 0), hash_loop_cpu=med(nm, 1))
     try:
         from cleanvision import Imagelab
-        c0, w0 = time.process_time(), time.time()
-        lab = Imagelab(filepaths=[str(f) for f in files])
         import contextlib
-        with contextlib.redirect_stdout(io.StringIO()): lab.find_issues({'exact_duplicates': {}, 'near_duplicates': {}}, n_jobs=1)
-        pairs = [(a, b) for k in ('exact_duplicates', 'near_duplicates') for s in lab.info[k]['sets'] for a in s for b in s if a < b]
-        R['cleanvision (exact + near)'] = dict(score(pairs), wall=round(time.time() - w0, 2), cpu=round(time.process_time() - c0, 2))
+        def cv():
+            lab = Imagelab(filepaths=[str(f) for f in files])
+            with contextlib.redirect_stdout(io.StringIO()):
+                lab.find_issues({'exact_duplicates': {}, 'near_duplicates': {}}, n_jobs=1)
+            return lab
+        lab, w, c = _timed(cv)
+        pairs = [(a, b) for k in ('exact_duplicates', 'near_duplicates') for s in lab.info[k]['sets']
+                 for a in s for b in s if a < b]
+        R['cleanvision (exact + near)'] = dict(score(pairs), wall=round(w, 2), cpu=round(c, 2))
     except Exception as e: R['cleanvision (exact + near)'] = f'failed: {type(e).__name__}: {e}'
-    lib, ph = R['library (find_duplicates)'], R['imagehash pHash loop, Hamming <= 4']
-    R['throughput ratio library / pHash hash loop (wall)'] = round(ph['hash_loop_wall'] / lib['wall'], 2)
-    R['throughput ratio library / pHash hash loop (cpu)'] = round(ph['hash_loop_cpu'] / lib['cpu'], 2)
-    one = R['library, one process (n_workers=0)']
-    R['throughput ratio library in one process / pHash hash loop (wall, cpu)'] = (round(ph['hash_loop_wall'] / one['wall'], 2),
-                                                                                 round(ph['hash_loop_cpu'] / one['cpu'], 2))
+    ph = R['imagehash pHash loop, Hamming <= 4']
+    ratio = lambda nm: (round(ph['hash_loop_wall'] / R[nm]['wall'], 2), round(ph['hash_loop_cpu'] / R[nm]['cpu'], 2))
+    R['throughput ratio library / pHash hash loop (wall)'] = ratio('library (find_duplicates)')[0]
+    R['throughput ratio library / pHash hash loop (cpu)'] = ratio('library (find_duplicates)')[1]
+    for nm in lib_runs:
+        if nm != 'library (find_duplicates)': R[f'throughput ratio {nm} / pHash hash loop (wall, cpu)'] = ratio(nm)
+    R['timings (wall, cpu) of each repeat'] = {k: [(round(w, 2), round(c, 2)) for w, c in v] for k, v in T.items()}
     # pair search alone at 20k: KD-tree on projected thumbnails vs brute force
     from imgcls_tricks.clean.dups import _radius_pairs
     X = np.concatenate([np.stack([np.asarray(b.resize((8, 8), Image.BOX), np.float32).ravel() for b in base])] * 5)
@@ -220,11 +243,12 @@ def duplicates(args, out):
     w0 = time.time(); p = _radius_pairs(X, r); t_kd = time.time() - w0
     w0 = time.time(); cnt = 0; sq = (X ** 2).sum(1)
     for s in range(0, len(X), 2000):
-        d2 = sq[s:s + 2000, None] + sq[None] - 2 * X[s:s + 2000] @ X.T; i, j = np.nonzero(d2 <= r * r); cnt += int((j > i + s).sum())
-    R['pair search at 20k (s): KD-tree on projection vs brute force'] = dict(kdtree=round(t_kd, 2), brute=round(time.time() - w0, 2),
-                                                                            pairs=len(p), brute_pairs=cnt)
-    out['duplicates'] = dict(images=n, planted_exact=ne, planted_near=nn_, workers=args.workers, methods=R,
-                             base_mirror_twins_dropped=DROPPED['mirror twins'])
+        d2 = sq[s:s + 2000, None] + sq[None] - 2 * X[s:s + 2000] @ X.T; i, j = np.nonzero(d2 <= r * r)
+        cnt += int((j > i + s).sum())
+    R['pair search at 20k (s): KD-tree on projection vs brute force'] = dict(
+        kdtree=round(t_kd, 2), brute=round(time.time() - w0, 2), pairs=len(p), brute_pairs=cnt)
+    out['duplicates'] = dict(images=n, planted_exact=ne, planted_near=nn_, workers=args.workers,
+                             repeats=DUP_REPEATS, methods=R, base_mirror_twins_dropped=DROPPED['mirror twins'])
     print(json.dumps(out['duplicates'], indent=1), flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
@@ -239,14 +263,21 @@ def to_md(out):
             L += [f"| {k} | {v['mean']:.4f} | {v['per_seed']} |" for k, v in r['valid_accuracy'].items()]
             L += ['']
     if 'duplicates' in out:
-        d = out['duplicates']; L += [f"### Duplicates: {d['images']} images, {d['planted_exact']} exact + {d['planted_near']} near planted", '']
-        L += ['| method | exact | shift | noise | jpeg | near found | pairs reported | false pairs | false share | green~magenta | wall s | cpu s |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
+        d = out['duplicates']
+        L += [f"### Duplicates: {d['images']} images, {d['planted_exact']} exact + {d['planted_near']} near planted", '',
+              f"Wall and CPU seconds: median of {d.get('repeats', 1)} interleaved runs (CPU includes worker processes).",
+              '', '| method | exact | shift | noise | jpeg | near found | pairs reported | false pairs | false share '
+              '| green~magenta | wall s | cpu s |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
         for k, v in d['methods'].items():
             if isinstance(v, dict) and 'exact' in v:
                 nf = [x for x in v if x.startswith('near found')][0]
-                L.append(f"| {k} | {v['exact']} | {v['shift']} | {v['noise']} | {v['jpeg']} | {v[nf]} | {v['pairs reported']} | {v['false pairs']} | {v['false share']} | {v['green~magenta reported']} | {v['wall']} | {v['cpu']} |")
+                L.append(f"| {k} | {v['exact']} | {v['shift']} | {v['noise']} | {v['jpeg']} | {v[nf]} | "
+                         f"{v['pairs reported']} | {v['false pairs']} | {v['false share']} | "
+                         f"{v['green~magenta reported']} | {v['wall']} | {v['cpu']} |")
         L += [''] + [f"- {k}: {v}" for k, v in d['methods'].items() if not (isinstance(v, dict) and 'exact' in v)]
-        lib = d['methods']['library (find_duplicates)']; L += [f"- library, test images with a twin in another split: {lib['test images with a twin in another split']}; leakage report: {lib['leakage report']}"]
+        lib = d['methods']['library (find_duplicates)']
+        L += [f"- library, test images with a twin in another split: {lib['test images with a twin in another split']}; "
+              f"leakage report: {lib['leakage report']}"]
     return '\n'.join(L) + '\n'
 
 if __name__ == '__main__':
