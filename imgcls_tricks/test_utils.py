@@ -72,7 +72,7 @@ class _Row(Transform):
     def encodes(self, i:int): return self.f(self.seq[i])
 
 class _RowsDL(TfmdDL):
-    "A `TfmdDL` over row numbers of tensors `x`, `y`: a batch is one indexing op (the same batches, no loop over items)."
+    "A `TfmdDL` over row numbers of tensors `x`, `y`: a batch is one indexing op, no loop over items."
     def __init__(self, dataset=None, x=None, y=None, **kwargs): self.x,self.y = x,y; super().__init__(dataset, **kwargs)
     def create_item(self, s): return self.dataset.items[s or 0]
     def create_batch(self, b): b = torch.as_tensor(b); return TensorImage(self.x[b]), TensorCategory(self.y[b])
