@@ -105,7 +105,8 @@ class RandomNoise(DisplayedTransform):
         if max_std < 0 or not 0 <= p <= 1:
             raise ValueError(f"RandomNoise: need max_std >= 0 and 0 <= p <= 1, got {max_std}, {p}")
         store_attr()
-    def encodes(self, x:TensorImage):
+    def encodes(self, x:TensorImage): # a batch of images, pixels in 0-1
+        "Add the noise to the images drawn for it."
         shape = (x.shape[0],) + (1,) * (x.dim() - 1)
         std = torch.rand(shape, device=x.device) * self.max_std * (torch.rand(shape, device=x.device) < self.p)
         return (x + torch.randn_like(x) * std).clamp(0, 1)
@@ -119,7 +120,8 @@ class RandomBlur(DisplayedTransform):
         if sigma <= 0 or not 0 <= p <= 1:
             raise ValueError(f"RandomBlur: need sigma > 0 and 0 <= p <= 1, got {sigma}, {p}")
         store_attr()
-    def encodes(self, x:TensorImage):
+    def encodes(self, x:TensorImage): # a batch of images, pixels in 0-1
+        "Blur the images drawn for it."
         k = 2 * int(np.ceil(2 * self.sigma)) + 1             # the kernel reaches two standard deviations each way
         out = gaussian_blur(x, [k, k], [self.sigma, self.sigma])
         pick = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) < self.p

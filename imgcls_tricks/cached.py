@@ -21,6 +21,22 @@ from .data import inspect_folder, data_dir, _check_positive, _pick_size, _item_p
 __all__ = ['image_cache', 'CachedDL', 'cached_dls']
 
 # %% ../nbs/00d_cached.ipynb #31169c6f
+def image_cache(files, # image files, in item order
+                size:int|tuple, # (height, width) the images are stored at
+                cache_file=None, # where to keep the tensor between runs; None: memory only
+                root=None, # files are keyed by their path relative to this folder (default: as given)
+               ) -> Tensor: # uint8, N×3×height×width
+    "Decode `files` once into one uint8 tensor, saved in `cache_file` and rebuilt when any file changes."
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    rels = [str(Path(f).relative_to(root)) if root is not None else str(f) for f in files]
+    key, shape = _files_key(files, rels, size), (len(files), 3, *size)
+    if cache_file is not None and (x := _load_cache(cache_file, key, shape)) is not None: return x
+    x = torch.stack([_decode(f, size) for f in files]) if len(files) else torch.zeros(shape, dtype=torch.uint8)
+    if cache_file is not None:
+        try: _save_atomic({'key': key, 'files': rels, 'x': x}, Path(cache_file))
+        except OSError as e: warnings.warn(f"image cache not saved in {cache_file} ({e}); kept in memory only")
+    return x
+
 _CACHE_VERSION = 1
 
 def _decode(fn, size:tuple) -> Tensor:
@@ -52,22 +68,6 @@ def _load_cache(fn, key:str, shape:tuple):
     ok = d.get('key') == key and isinstance(x, Tensor) and x.dtype == torch.uint8 and tuple(x.shape) == shape
     return x if ok else None
 
-def image_cache(files, # image files, in item order
-                size:int|tuple, # (height, width) the images are stored at
-                cache_file=None, # where to keep the tensor between runs; None: memory only
-                root=None, # files are keyed by their path relative to this folder (default: as given)
-               ) -> Tensor: # uint8, N×3×height×width
-    "Decode `files` once into one uint8 tensor, saved in `cache_file` and rebuilt when any file changes."
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    rels = [str(Path(f).relative_to(root)) if root is not None else str(f) for f in files]
-    key, shape = _files_key(files, rels, size), (len(files), 3, *size)
-    if cache_file is not None and (x := _load_cache(cache_file, key, shape)) is not None: return x
-    x = torch.stack([_decode(f, size) for f in files]) if len(files) else torch.zeros(shape, dtype=torch.uint8)
-    if cache_file is not None:
-        try: _save_atomic({'key': key, 'files': rels, 'x': x}, Path(cache_file))
-        except OSError as e: warnings.warn(f"image cache not saved in {cache_file} ({e}); kept in memory only")
-    return x
-
 # %% ../nbs/00d_cached.ipynb #2096f871
 class _CachedImage(Transform):
     "An item's image: its cached tensor when the file is in the cache, else decoded the way the cache was."
@@ -86,7 +86,11 @@ class CachedDL(TfmdDL):
                  **kwargs): # passed to `TfmdDL`
         super().__init__(dataset, **kwargs)
         self.cache, self.size = cache, size
-    def new(self, dataset=None, cls=None, **kwargs):
+    def new(self, dataset=None, # another dataset: its items are decoded, not sliced from this cache
+            cls=None, # loader class, as in fastai's `DataLoader.new`
+            **kwargs, # passed to fastai's `DataLoader.new`
+           ):
+        "A copy of this loader (fastai's `new`) that keeps the cache when the items are the same."
         res = super().new(dataset, cls, **kwargs)
         res.cache = self.cache if dataset is None or dataset is self.dataset else None   # other items: decoded
         res.size = self.size
@@ -96,7 +100,8 @@ class CachedDL(TfmdDL):
         if s is None or tuple(x.shape[-2:]) == tuple(s): return x
         x = F.interpolate(x.float(), size=tuple(s), mode='bilinear', antialias=True, align_corners=False)
         return TensorImage(x.round_().clamp_(0, 255).to(torch.uint8))
-    def create_batches(self, samps):
+    def create_batches(self, samps): # the item indices of one pass, in order
+        "Batches sliced from the cache (or decoded when there is none), resized to `size`."
         if self.cache is None:
             for b in super().create_batches(samps): yield (self._resized(b[0]), *b[1:])
             return
@@ -116,11 +121,14 @@ def _cache_file(root:Path, size:tuple, cache_dir=None) -> Path:
 def cached_dls(path, # `root/<class>/<img>` or `root/train|valid/<class>/<img>`, as `folder_dls`
                size:int|tuple|None=None, # stored and training size; default: the most common image side
                bs:int=64, # batch size
-               valid_pct:float=0.2, seed:int=42, # as in `folder_dls`: the saved, stratified split
+               valid_pct:float=0.2, # validation fraction of the saved, stratified split (class-folder layout)
+               seed:int=42, # seed of the split
                policy:AugPolicy|None=None, # label-safe augmentation, run on whole batches; default `AugPolicy()`
                batch_tfms=None, # extra batch transforms (after the policy's)
                normalize:bool=True, # ImageNet normalisation
-               allow_empty:bool=False, on_bad:str='skip', split_file=None, # as in `folder_dls`
+               allow_empty:bool=False, # keep empty class folders in the vocab
+               on_bad:str='skip', # 'skip' or 'raise' for unreadable files
+               split_file=None, # where the split is kept (default beside the data)
                cache_dir=None, # where the decoded tensor is kept; default beside the data
                verbose:bool=True, # print the data report
                **kwargs, # passed to `Datasets.dataloaders`

@@ -19,25 +19,6 @@ from .data import (DataReport, saved_split, _build_dls, _check_class_names, _che
 __all__ = ['reconcile_csv', 'csv_dls']
 
 # %% ../nbs/00e_csvdata.ipynb #d1c060df
-class _MissingColumn(KeyError):
-    "A `KeyError` whose message prints as written (a plain `KeyError` shows its repr, quotes and backslashes escaped)."
-    def __str__(self): return str(self.args[0]) if self.args else ''
-
-def _sep_hint(cols) -> str:
-    "A hint when the header looks split on the wrong separator."
-    head = ','.join(map(str, cols))
-    for s in (';', '\t'):
-        if s in head: return f"; it looks like a {s!r}-separated file (columns {head.split(s)}): pass sep={s!r}"
-    return ''
-
-def _check_inside(fnames:pd.Series, img_dir:Path):
-    "Refuse file names that resolve outside `img_dir` (`../`, absolute paths, links out)."
-    root = img_dir.resolve()
-    out = [(i, f) for i, f in fnames.items() if not (img_dir/f).resolve().is_relative_to(root)]
-    if out: raise ValueError(f"{len(out)} CSV row(s) name a file outside the image folder {img_dir.absolute()}: "
-                             + ', '.join(f"row {i}: {f!r}" for i, f in out[:5]) + (' …' if len(out) > 5 else '')
-                             + "; file names must be relative paths inside it (nothing was read)")
-
 def reconcile_csv(df:pd.DataFrame, # the CSV's rows
                   img_dir, # folder the file names are relative to
                   fn_col='fname', # column of file names
@@ -68,6 +49,25 @@ def reconcile_csv(df:pd.DataFrame, # the CSV's rows
                empty_labels=len(empty), exact_duplicate_rows=n_dup, conflicting=conflicts.index.tolist(),
                conflict_examples={f: sorted(dup[dup.fname == f].label.unique()) for f in conflicts.index[:3]})
     return d.reset_index(drop=True), rep
+
+class _MissingColumn(KeyError):
+    "A `KeyError` whose message prints as written (a plain `KeyError` shows its repr, quotes and backslashes escaped)."
+    def __str__(self): return str(self.args[0]) if self.args else ''
+
+def _sep_hint(cols) -> str:
+    "A hint when the header looks split on the wrong separator."
+    head = ','.join(map(str, cols))
+    for s in (';', '\t'):
+        if s in head: return f"; it looks like a {s!r}-separated file (columns {head.split(s)}): pass sep={s!r}"
+    return ''
+
+def _check_inside(fnames:pd.Series, img_dir:Path):
+    "Refuse file names that resolve outside `img_dir` (`../`, absolute paths, links out)."
+    root = img_dir.resolve()
+    out = [(i, f) for i, f in fnames.items() if not (img_dir/f).resolve().is_relative_to(root)]
+    if out: raise ValueError(f"{len(out)} CSV row(s) name a file outside the image folder {img_dir.absolute()}: "
+                             + ', '.join(f"row {i}: {f!r}" for i, f in out[:5]) + (' …' if len(out) > 5 else '')
+                             + "; file names must be relative paths inside it (nothing was read)")
 
 # %% ../nbs/00e_csvdata.ipynb #e5f6a7b8
 def _read_labels_csv(fn, sep:str|None, needed) -> tuple:
@@ -139,16 +139,25 @@ def _csv_counts(labels_each, is_valid, vocab, n_rows, valid_pct) -> pd.DataFrame
 # %% ../nbs/00e_csvdata.ipynb #a5e77e48
 def csv_dls(csv, # CSV file (or DataFrame) with a file-name column and a label column
             img_dir=None, # folder the file names are relative to (default: the CSV's folder)
-            fn_col='fname', label_col='label', # column names
+            fn_col:str='fname', # column with the image file names
+            label_col:str='label', # column with the labels
             label_delim:str|None=None, # e.g. ' ' for multi-label rows like "beach people"
             valid_col:str|None=None, # split column (True/False, 1/0, yes/no, valid/train); else a saved split
             sep:str|None=None, # CSV separator; default: ',', ';' or tab, whichever header has the columns
             on_missing:str='skip', # rows whose file is missing: 'skip' (report) or 'raise'
             on_conflict:str='raise', # files listed with different labels: 'raise' or 'skip' (drop them)
             size:int|tuple|None=None, # as in `folder_dls`: default the most common image side (reported)
-            bs:int=64, valid_pct:float=0.2, seed:int=42, # as in `folder_dls`
-            policy=None, item_tfms=None, batch_tfms=None, num_workers:int=0, normalize:bool=True, # as in `folder_dls`
-            on_bad:str='skip', split_file=None, verbose:bool=True, # as in `folder_dls`
+            bs:int=64, # batch size
+            valid_pct:float=0.2, # validation fraction of a new saved split (without `valid_col`)
+            seed:int=42, # seed of the split
+            policy=None, # label-safe augmentation (`AugPolicy`); default `AugPolicy()`
+            item_tfms=None, # extra item transforms (after Resize)
+            batch_tfms=None, # extra batch transforms (after the policy's)
+            num_workers:int=0, # dataloader workers
+            normalize:bool=True, # ImageNet normalisation
+            on_bad:str='skip', # 'skip' or 'raise' for unreadable files
+            split_file=None, # where the split is kept (default beside the CSV)
+            verbose:bool=True, # print the data report
             **kwargs, # passed to `DataBlock.dataloaders`
            ) -> DataLoaders:
     "Validated fastai `DataLoaders` from a labels CSV, with a reconciliation report and a saved split."

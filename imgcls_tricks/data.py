@@ -6,7 +6,7 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #6d40e328
 from __future__ import annotations
-import os, hashlib, unicodedata, tempfile, warnings, csv as csv_module
+import os, hashlib, unicodedata, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -61,13 +61,13 @@ def _shown(p) -> str:
 @dataclass
 class DataReport:
     "What `folder_dls` / `csv_dls` found: counts per class and split, skipped files, warnings."
-    root: Path
-    layout: str
-    counts: pd.DataFrame
-    skipped: pd.DataFrame
-    warnings: list = field(default_factory=list)
-    split_file: Path|None = None
-    reconcile: dict = field(default_factory=dict)
+    root: Path  # the dataset folder (the image folder for a CSV)
+    layout: str  # 'class folders', 'split folders' or 'csv'
+    counts: pd.DataFrame  # images per class (rows) in train and valid (columns)
+    skipped: pd.DataFrame  # files left out: path and reason
+    warnings: list = field(default_factory=list)  # everything else worth knowing, one sentence each
+    split_file: Path|None = None  # where the saved split lives (None: split folders or a `valid_col`)
+    reconcile: dict = field(default_factory=dict)  # for a CSV: rows vs files (`reconcile_csv`)
     size: int|tuple|None = None  # the training size `Resize` uses
     size_note: str = ''  # how that size was chosen
     @property

@@ -18,6 +18,11 @@ from fastai.vision.all import *
 __all__ = ['IMAGE_EXTS', 'open_rgb', 'SafePILImage', 'scan_images']
 
 # %% ../nbs/00a_images.ipynb #2f4212a9
+def open_rgb(fn, # path of an image file
+            ) -> Image.Image:
+    "Open any image file as 8-bit RGB: EXIF orientation applied, 16-bit scaled (not clipped), alpha on white."
+    with Image.open(fn) as im: return _to_rgb(im)
+
 def _to_rgb(im:Image.Image) -> Image.Image:
     "An in-memory image as 8-bit RGB: first frame, EXIF orientation applied, 16-bit scaled, alpha on white."
     if getattr(im, 'n_frames', 1) > 1: im.seek(0)
@@ -34,17 +39,13 @@ def _to_rgb(im:Image.Image) -> Image.Image:
     out.load()
     return out
 
-def open_rgb(fn, # path of an image file
-            ) -> Image.Image:
-    "Open any image file as 8-bit RGB: EXIF orientation applied, 16-bit scaled (not clipped), alpha on white."
-    with Image.open(fn) as im: return _to_rgb(im)
-
 # %% ../nbs/00a_images.ipynb #9ace348e
 class SafePILImage(PILImage):
     "A `PILImage` whose files are opened with `open_rgb` (EXIF, 16-bit and alpha handled)."
     @classmethod
     def create(cls, fn:Path|str|Tensor|ndarray|bytes|Image.Image, # a file, or an image already in memory
-               **kwargs):
+               **kwargs, # passed to fastai's `PILImage.create` for arrays, tensors and bytes
+              ):
         "An RGB `SafePILImage` from a path (`str` or `Path`), a PIL image, an array, a tensor or bytes."
         if isinstance(fn, (str, Path)): return cls(open_rgb(fn))
         if isinstance(fn, Image.Image): return cls(_to_rgb(fn))   # a converted copy: the caller's image is not touched

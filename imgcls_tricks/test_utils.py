@@ -72,7 +72,7 @@ class _Row(Transform):
     def encodes(self, i:int): return self.f(self.seq[i])
 
 class _RowsDL(TfmdDL):
-    "A `TfmdDL` over row numbers of tensors `x`, `y`: a batch is one indexing op (the same batches, no loop over items)."
+    "A `TfmdDL` over row numbers of tensors `x`, `y`: a batch is one indexing op, no loop over items."
     def __init__(self, dataset=None, x=None, y=None, **kwargs): self.x,self.y = x,y; super().__init__(dataset, **kwargs)
     def create_item(self, s): return self.dataset.items[s or 0]
     def create_batch(self, b): b = torch.as_tensor(b); return TensorImage(self.x[b]), TensorCategory(self.y[b])
@@ -88,9 +88,10 @@ def tensor_dls(x, # images, `(N,C,H,W)` float tensor
                vocab, # class names; `vocab[i]` is the name of label `i`
                valid_pct:float=0.2, # validation fraction of a random split
                seed:int=42, # seed of the split (the global RNG is not touched)
-               bs:int=64, # batch size (validation: twice that)
+               bs:int=64, # training batch size
                train_idx=None, # explicit training indices (overrides the split)
                valid_idx=None, # explicit validation indices (overrides the split)
+               val_bs:int|None=None, # validation batch size; default twice `bs`
               ) -> DataLoaders:
     "Plain fastai `DataLoaders` over in-memory tensors: items are row numbers of `x`, labels go through `Categorize`."
     if len(x) != len(y): raise ValueError(f"tensor_dls: x has {len(x)} items but y has {len(y)}; they must match")
@@ -105,7 +106,7 @@ def tensor_dls(x, # images, `(N,C,H,W)` float tensor
     names = [str(vocab[int(o)]) for o in y]
     dsets = Datasets(ti+vi, tfms=[[_Row(x, TensorImage)], [_Row(names), Categorize(vocab=[str(v) for v in vocab])]],
                      splits=[list(range(len(ti))), list(range(len(ti), len(ti)+len(vi)))])
-    return dsets.dataloaders(bs=bs, val_bs=bs*2, drop_last=len(ti)>bs, num_workers=0, device='cpu',
+    return dsets.dataloaders(bs=bs, val_bs=val_bs or bs*2, drop_last=len(ti)>bs, num_workers=0, device='cpu',
                              dl_type=_RowsDL, x=x, y=y.long())
 
 

@@ -12,6 +12,14 @@ from fastai.vision.all import *
 import math, warnings, hashlib, random
 
 # %% ../../nbs/08a_diagnose.curves.ipynb #d4a90a2f
+def split_duplicates(dls:DataLoaders, # the data to check
+                    ) -> dict|None:
+    "Share of validation items that have an exact copy (same content) in the training set; None if items can't be read."
+    tr,va = _item_hashes(dls.train),_item_hashes(dls.valid)
+    if tr is None or va is None: return None
+    seen = set(tr); dup = [i for i,h in enumerate(va) if h in seen]
+    return dict(n_valid=len(va), n_duplicated=len(dup), frac=len(dup)/max(len(va),1), valid_idx=dup[:20])
+
 def _md5(o):
     "MD5 of an item part: a tensor's or array's bytes, or the text of anything else."
     if isinstance(o, Tensor): o = o.detach().cpu().numpy()
@@ -38,15 +46,6 @@ def _item_hashes(dl):
     try: return _content_hashes(dl)
     except Exception: return None
 
-def split_duplicates(dls:DataLoaders, # the data to check
-                    ) -> dict|None:
-    "Share of validation items that have an exact copy (same content) in the training set; None if items can't be read."
-    tr,va = _item_hashes(dls.train),_item_hashes(dls.valid)
-    if tr is None or va is None: return None
-    seen = set(tr); dup = [i for i,h in enumerate(va) if h in seen]
-    return dict(n_valid=len(va), n_duplicated=len(dup), frac=len(dup)/max(len(va),1), valid_idx=dup[:20])
-
-
 # %% ../../nbs/08a_diagnose.curves.ipynb #ec9d57a3
 DIAGNOSES = {
     'underfit': ("train and valid loss both poor", "model too weak, too few epochs, or LR far off",
@@ -64,13 +63,19 @@ DIAGNOSES = {
 # %% ../../nbs/08a_diagnose.curves.ipynb #34d969c7
 class Diagnosis:
     "What the curves say: `problem`, the `evidence`, the `first_step`, plus the checks and curves behind it."
-    def __init__(self, problem, evidence, checks, curves, hints=()):
+    def __init__(self,
+                 problem:str, # a key of `DIAGNOSES`
+                 evidence:str, # the check that named it, with its value and threshold
+                 checks:pd.DataFrame, # every check: problem, check, value, threshold, fired
+                 curves:dict, # the losses behind it (`train`, `valid`, `train_eval`, `batch`, `chance`)
+                 hints=(), # notes that are not a verdict (a possible leak)
+                ):
         self.problem,self.evidence,self.checks,self.curves,self.hints = problem,evidence,checks,curves,list(hints)
         self.seen,self.cause,self.first_step = DIAGNOSES[problem]
     def __repr__(self):
         return (f"{self.problem}: {self.evidence}\n  likely: {self.cause}\n  first step: {self.first_step}"
                 + ''.join(f"\n  hint: {h}" for h in self.hints))
-    def plot(self, figsize=(6,2.4)):
+    def plot(self, figsize=(6,2.4)): # figure size in inches
         "Batch loss and epoch losses, with the chance level ln C."
         c = self.curves; fig,axs = plt.subplots(1, 2, figsize=figsize)
         if c.get('batch') is not None: axs[0].plot(c['batch'], lw=1)
@@ -95,6 +100,34 @@ def _rebound(losses, skip=0.1):
     return float(np.max(l[s:]/np.maximum(runmin[s-1:-1], 1e-8)))
 
 
+# %% ../../nbs/08a_diagnose.curves.ipynb #06c84673
+def _curve_checks(tr, va, te, bl, t_fit, L0, err_gap, dup_frac, rebound, under, max_dup, gap, rise,
+                  fitted, leak_ratio, leak_err, hint_epochs) -> pd.DataFrame:
+    "One row per check of `diagnose_curves`: the problem it names, its value and threshold, and whether it fired."
+    allv = np.concatenate([a for a in (tr,va,te,bl) if a is not None])
+    max_va = np.nanmax(np.where(np.isfinite(va), va, np.nan)) / L0 if np.isfinite(va).any() else np.inf
+    dup = np.nan if dup_frac is None else dup_frac
+    checks = [
+        ('unstable', 'all losses finite', bool(np.isfinite(allv).all()), 'non-finite loss (NaN/inf)',
+         lambda v: not v),
+        ('unstable', 'batch-loss rebound ×', 1. if bl is None else _rebound(bl), f'> {rebound}', lambda v: v>rebound),
+        ('unstable', 'max valid loss / ln C', max_va, '> 2', lambda v: v > 2),
+        ('leakage', 'valid items with an exact copy in train', dup, f'> {max_dup}',
+         lambda v: not np.isnan(v) and v > max_dup),
+        ('underfit', 'final train loss / ln C', t_fit/L0, f'> {under}', lambda v: v > under),
+        ('overfit', '(valid - eval train) / ln C', (va[-1]-t_fit)/L0, f'> {gap}', lambda v: v > gap),
+        ('overfit', 'final / min valid loss', va[-1]/va.min() if va.argmin() < len(va)-1 else 1., f'> {rise}',
+         lambda v: v > rise),
+        ('leakage hint', 'epochs with eval-mode train loss', 0 if te is None else len(va), f'>= {hint_epochs}',
+         lambda v: v >= hint_epochs),
+        ('leakage hint', 'train fitted: eval train loss / ln C', t_fit/L0, f'< {fitted}', lambda v: v < fitted),
+        ('leakage hint', 'valid / eval train loss', va[-1]/max(t_fit, 1e-8), f'< {leak_ratio}', lambda v: v<leak_ratio),
+        ('leakage hint', 'valid error - eval train error', err_gap, f'<= {leak_err}',
+         lambda v: np.isnan(v) or v <= leak_err),
+    ]
+    return pd.DataFrame([(p, n, v, t, bool(f(v))) for p,n,v,t,f in checks],
+                        columns=['problem','check','value','threshold','fired'])
+
 # %% ../../nbs/08a_diagnose.curves.ipynb #496389e1
 def diagnose_curves(train_loss, # per-epoch training loss (e.g. fastai's recorded `train_loss`)
                     valid_loss, # per-epoch validation loss
@@ -111,37 +144,23 @@ def diagnose_curves(train_loss, # per-epoch training loss (e.g. fastai's recorde
                     rise:float=1.2, # overfit: valid loss risen this many times above its minimum
                     fitted:float=0.1, # leakage hint only once eval train loss is below `fitted`·ln C ...
                     leak_ratio:float=0.5, # ... and valid loss is below `leak_ratio`× of it ...
-                    leak_err:float=0.0, # ... and valid error exceeds eval train error by at most this (when both known)
+                    leak_err:float=0.0, # ... and valid error is at most this above eval train error (when both known)
                     hint_epochs:int=3, # ... after at least this many epochs (eval-mode train loss needed)
                    ) -> Diagnosis:
     "Name the problem a run's loss curves show, with the evidence (see `DIAGNOSES` for the first step)."
     if n_classes < 2: raise ValueError(f"diagnose_curves: n_classes must be at least 2, got {n_classes}")
     tr,va = np.atleast_1d(np.asarray(train_loss, float)),np.atleast_1d(np.asarray(valid_loss, float))
-    if len(va) == 0 or len(tr) == 0: raise ValueError("diagnose_curves: need at least one epoch of train_loss and valid_loss")
+    if len(va) == 0 or len(tr) == 0:
+        raise ValueError("diagnose_curves: need at least one epoch of train_loss and valid_loss")
     te = None if train_eval_loss is None else np.atleast_1d(np.asarray(train_eval_loss, float))
     bl = None if batch_losses is None else np.asarray(batch_losses, float)
     L0 = math.log(n_classes)
     curves = dict(train=tr, valid=va, train_eval=te, batch=bl, chance=L0)
     t_fit = tr[-1] if te is None else te[-1]    # best estimate of how well train is fitted
-    allv = np.concatenate([a for a in (tr,va,te,bl) if a is not None])
     err_gap = (float(np.atleast_1d(valid_error)[-1]) - float(np.atleast_1d(train_eval_error)[-1])
                if valid_error is not None and train_eval_error is not None else np.nan)
-    checks = [
-        ('unstable', 'all losses finite', bool(np.isfinite(allv).all()), 'non-finite loss (NaN/inf)', lambda v: not v),
-        ('unstable', 'batch-loss rebound ×', 1. if bl is None else _rebound(bl), f'> {rebound}', lambda v: v>rebound),
-        ('unstable', 'max valid loss / ln C', np.nanmax(np.where(np.isfinite(va), va, np.nan)) / L0 if np.isfinite(va).any() else np.inf, '> 2', lambda v: v > 2),
-        ('leakage', 'valid items with an exact copy in train', np.nan if dup_frac is None else dup_frac, f'> {max_dup}', lambda v: not np.isnan(v) and v > max_dup),
-        ('underfit', 'final train loss / ln C', t_fit/L0, f'> {under}', lambda v: v > under),
-        ('overfit', '(valid - eval train) / ln C', (va[-1]-t_fit)/L0, f'> {gap}', lambda v: v > gap),
-        ('overfit', 'final / min valid loss', va[-1]/va.min() if va.argmin() < len(va)-1 else 1., f'> {rise}', lambda v: v > rise),
-        ('leakage hint', 'epochs with eval-mode train loss', 0 if te is None else len(va), f'>= {hint_epochs}',
-         lambda v: v >= hint_epochs),
-        ('leakage hint', 'train fitted: eval train loss / ln C', t_fit/L0, f'< {fitted}', lambda v: v < fitted),
-        ('leakage hint', 'valid / eval train loss', va[-1]/max(t_fit, 1e-8), f'< {leak_ratio}', lambda v: v<leak_ratio),
-        ('leakage hint', 'valid error - eval train error', err_gap, f'<= {leak_err}',
-         lambda v: np.isnan(v) or v <= leak_err),
-    ]
-    df = pd.DataFrame([(p, n, v, t, bool(f(v))) for p,n,v,t,f in checks], columns=['problem','check','value','threshold','fired'])
+    df = _curve_checks(tr, va, te, bl, t_fit, L0, err_gap, dup_frac, rebound, under, max_dup, gap, rise,
+                       fitted, leak_ratio, leak_err, hint_epochs)
     def ev(i): r = df.iloc[i]; return f"{r.check} = {r.value:.3g} ({r.threshold})"
     first = next((i for i in range(7) if df.fired.iloc[i]), None)   # the first problem check that fires names it
     problem = 'healthy' if first is None else df.problem.iloc[first]
@@ -168,7 +187,8 @@ def _eval_loss(model, loss_func, dl):
     with torch.no_grad():
         for *xb,yb in dl:
             out = model(*xb); tot += float(loss_func(out, yb))*len(yb); n += len(yb)
-            if out.dim() == 2 and yb.dim() == 1: wrong += int((out.argmax(1).as_subclass(Tensor) != yb.as_subclass(Tensor)).sum())
+            if out.dim() == 2 and yb.dim() == 1:
+                wrong += int((out.argmax(1).as_subclass(Tensor) != yb.as_subclass(Tensor)).sum())
     model.train(was)
     return tot/max(n,1), wrong/max(n,1)
 
@@ -179,13 +199,15 @@ class CurveWatch(Callback):
     def __init__(self, n_check:int=512, # training items re-scored in eval mode each epoch
                  warn:bool=True, # issue a `UserWarning` when a problem first shows
                  check_duplicates:bool=True, # hash train and valid items once for `split_duplicates`
-                 **thresholds, # passed to `diagnose_curves`
+                 **thresholds, # threshold overrides for `diagnose_curves` (`gap`, `under`, `rebound`, …)
                 ): store_attr('n_check,warn,check_duplicates'); self.thresholds = thresholds
     def before_fit(self):
+        "Draw the fixed training sample and hash the splits once."
         self.eval_train_loss,self.eval_train_error,self.warned,self.diagnoses = [],[],[],[]
         self._dl = _train_eval_dl(self.dls, self.n_check) if self.n_check else None
         self.duplicates = split_duplicates(self.dls) if self.check_duplicates else None
     def after_epoch(self):
+        "Score the sample in eval mode, diagnose the curves so far, warn on a new problem."
         if self._dl is None or not getattr(self.learn, 'recorder', None): return
         l,e = _eval_loss(self.model, self.learn.loss_func, self._dl)
         self.eval_train_loss.append(l); self.eval_train_error.append(e)
@@ -208,12 +230,21 @@ def _recorded(learn):
     return v[:, names.index('train_loss')], v[:, names.index('valid_loss')], err
 
 @patch
-def diagnose(self:Learner, n_check:int=512, check_duplicates:bool=True, **thresholds) -> Diagnosis:
-    "Diagnose this learner's recorded curves; eval-mode train loss (and duplicates) from `CurveWatch`, else measured now."
+def diagnose(self:Learner,
+             n_check:int=512, # training items re-scored in eval mode when no `CurveWatch` measured them
+             check_duplicates:bool=True, # look for validation items copied in train (`split_duplicates`)
+             **thresholds, # threshold overrides for `diagnose_curves` (`gap`, `under`, `rebound`, …)
+            ) -> Diagnosis:
+    "Diagnose the recorded curves; eval-mode train loss and duplicates from `CurveWatch`, else measured now."
     tr,va,verr = _recorded(self)
     cw = getattr(self, 'curve_watch', None)
-    dup = None if not check_duplicates else cw.duplicates if cw is not None and getattr(cw, 'duplicates', None) else split_duplicates(self.dls)
-    te,terr = (cw.eval_train_loss,cw.eval_train_error) if cw is not None and len(getattr(cw, 'eval_train_loss', [])) else (None,None)
-    if te is None and n_check: te,terr = map(lambda o: [o], _eval_loss(self.model, self.loss_func, _train_eval_dl(self.dls, n_check)))
-    return diagnose_curves(tr, va, self.dls.c, train_eval_loss=te, batch_losses=[float(l) for l in self.recorder.losses],
-                           valid_error=verr, train_eval_error=terr, dup_frac=None if dup is None else dup['frac'], **thresholds)
+    dup = None
+    if check_duplicates:
+        dup = cw.duplicates if cw is not None and getattr(cw, 'duplicates', None) else split_duplicates(self.dls)
+    te,terr = None,None
+    if cw is not None and len(getattr(cw, 'eval_train_loss', [])): te,terr = cw.eval_train_loss,cw.eval_train_error
+    if te is None and n_check:
+        te,terr = map(lambda o: [o], _eval_loss(self.model, self.loss_func, _train_eval_dl(self.dls, n_check)))
+    return diagnose_curves(tr, va, self.dls.c, train_eval_loss=te, valid_error=verr, train_eval_error=terr,
+                           batch_losses=[float(l) for l in self.recorder.losses],
+                           dup_frac=None if dup is None else dup['frac'], **thresholds)

@@ -23,7 +23,8 @@ def init_loss_check(learn:Learner, # an untrained (or any) learner
     try:
         with torch.no_grad():
             out = model(xb); c = learn.dls.c
-            if out.shape[-1] != c: raise ValueError(f"init_loss_check: the model outputs {out.shape[-1]} values per item but the data has {c} classes")
+            if out.shape[-1] != c: raise ValueError(
+                f"init_loss_check: the model outputs {out.shape[-1]} values per item but the data has {c} classes")
             loss = float(learn.loss_func(out, yb))
     finally:
         with torch.no_grad():
@@ -51,7 +52,8 @@ def overfit_one_batch(learn:Learner, # the learner to check (its model is copied
     model.eval()
     with torch.no_grad(): out = model(xb)
     acc = float((out.argmax(-1) == yb).float().mean())
-    return dict(first_loss=losses[0], last_loss=losses[-1], accuracy=acc, memorised=bool(acc == 1. and losses[-1] < loss_frac*losses[0]), losses=losses)
+    memorised = bool(acc == 1. and losses[-1] < loss_frac*losses[0])
+    return dict(first_loss=losses[0], last_loss=losses[-1], accuracy=acc, memorised=memorised, losses=losses)
 
 # %% ../../nbs/08c_diagnose.learning.ipynb #5394ef28
 def prediction_collapse(preds, # predicted labels `(N,)` or probabilities `(N,C)`
@@ -70,17 +72,21 @@ def prediction_collapse(preds, # predicted labels `(N,)` or probabilities `(N,C)
         if len(t) != len(pred): raise ValueError(f"prediction_collapse: {len(pred)} predictions but {len(t)} targets")
         true_share = float((t == top).mean())
     collapsed = share > max_share and (true_share is None or share > ratio*max(true_share, 1e-8))
-    return dict(n_predicted=int((counts > 0).sum()), top_class=top, top_share=float(share), true_share=true_share, collapsed=bool(collapsed))
+    return dict(n_predicted=int((counts > 0).sum()), top_class=top, top_share=float(share), true_share=true_share,
+                collapsed=bool(collapsed))
 
 # %% ../../nbs/08c_diagnose.learning.ipynb #d32682d7
 class NonFiniteGuard(Callback):
-    "Stop training on a NaN/inf loss, restore the weights of the last batch with a finite loss, report epoch/iteration/LR."
+    "Stop on a NaN/inf loss, restore the weights of the last batch with a finite loss, report epoch/iteration/LR."
     order = -9  # before the recorder, like fastai's TerminateOnNaNCallback
     def __init__(self, every:int=1, # snapshot the weights every `every` finite batches
                  warn:bool=True, # issue a `UserWarning` with the report
                 ): store_attr()
-    def before_fit(self): self.report,self._good,self._good_iter,self._n = None,None,None,0
+    def before_fit(self):
+        "Forget the last fit's report and snapshot."
+        self.report,self._good,self._good_iter,self._n = None,None,None,0
     def after_loss(self):
+        "Snapshot the weights after a finite loss; on a non-finite one restore the snapshot and stop."
         if not self.training: return
         if torch.isfinite(self.learn.loss).all():
             if self._n % self.every == 0:
@@ -108,16 +114,18 @@ class GradStats(Callback):
     def __init__(self, every:int=1, # record every `every` steps
                 ): store_attr()
     def before_fit(self):
+        "List the weight tensors (2-D or more) to follow."
         self.names = [n for n,p in self.model.named_parameters() if p.requires_grad and p.dim() > 1]
         self.norms = []
     def after_backward(self):
+        "Record each weight tensor's gradient norm (every `every` training steps)."
         if self.train_iter % self.every: return
         ps = dict(self.model.named_parameters())
         self.norms.append([float(ps[n].grad.norm()) if ps[n].grad is not None else 0. for n in self.names])
     def frame(self) -> pd.DataFrame:
         "Gradient norms as a DataFrame: one row per recorded step, one column per weight tensor."
         return pd.DataFrame(self.norms, columns=self.names)
-    def plot(self, figsize=(5,2.5)):
+    def plot(self, figsize=(5,2.5)): # figure size in inches
         "Gradient norm per layer over training (log scale)."
         ax = self.frame().plot(logy=True, figsize=figsize, legend=len(self.names) <= 8, lw=1)
         ax.set_xlabel('step', fontsize=8); ax.set_ylabel('grad norm', fontsize=8); ax.legend(fontsize=6)

@@ -31,7 +31,8 @@ def _labels_to_idx(a, vocab, what):
     a = _np(a)
     if a.dtype.kind in 'iu': return a.astype(int)
     if a.dtype.kind == 'f' and np.all(a == np.round(a)): return a.astype(int)
-    if vocab is None: raise ValueError(f"per_class_report: {what} are names ({a[:1]}), so pass `vocab` to map them to classes")
+    if vocab is None:
+        raise ValueError(f"per_class_report: {what} are names ({a[:1]}), so pass `vocab` to map them to classes")
     idx = {str(v):i for i,v in enumerate(vocab)}
     bad = sorted({str(o) for o in a} - set(idx))
     if bad: raise ValueError(f"per_class_report: {what} contain {bad[:5]}, which are not in vocab {list(vocab)}")
@@ -44,16 +45,18 @@ def _preds_probs(preds, targs, vocab):
     if p.ndim == 2:
         probs = p.astype(float)
         if not np.allclose(probs.sum(1), 1, atol=1e-3) or probs.min() < 0: raise ValueError(
-            "per_class_report: a 2-D `preds` must hold probabilities (rows >= 0 summing to 1); apply softmax to logits first "
-            "(`learn.get_preds()` already does)")
+            "per_class_report: a 2-D `preds` must hold probabilities (rows >= 0 summing to 1); "
+            "apply softmax to logits first (`learn.get_preds()` already does)")
         pred = probs.argmax(1)
     elif p.ndim == 1: pred = _labels_to_idx(p, vocab, 'preds')
-    else: raise ValueError(f"per_class_report: preds must be labels (N,) or probabilities (N, C), got shape {p.shape}")
+    else: raise ValueError(f"per_class_report: preds must be labels (N,) or probabilities (N, C), got {p.shape}")
     t = _labels_to_idx(targs, vocab, 'targs')
     if len(t) != len(pred): raise ValueError(f"per_class_report: {len(pred)} predictions but {len(t)} targets")
     n = len(vocab) if vocab is not None else (probs.shape[1] if probs is not None else int(max(pred.max(), t.max()))+1)
-    if probs is not None and probs.shape[1] != n: raise ValueError(f"per_class_report: preds have {probs.shape[1]} columns but vocab has {n} classes")
-    if max(pred.max(), t.max()) >= n or min(pred.min(), t.min()) < 0: raise ValueError(f"per_class_report: a label is outside 0..{n-1} (vocab has {n} classes)")
+    if probs is not None and probs.shape[1] != n:
+        raise ValueError(f"per_class_report: preds have {probs.shape[1]} columns but vocab has {n} classes")
+    if max(pred.max(), t.max()) >= n or min(pred.min(), t.min()) < 0:
+        raise ValueError(f"per_class_report: a label is outside 0..{n-1} (vocab has {n} classes)")
     return pred, probs, t, n
 
 # %% ../../nbs/08b_diagnose.report.ipynb #f65bcafa
@@ -62,8 +65,9 @@ def per_class_report(preds, # predicted labels `(N,)` or probabilities `(N,C)` (
                      vocab=None, # class names, `vocab[i]` for label `i`; default `'0'..'C-1'`
                      absent:str='warn', # class absent from `targs`: 'warn', 'raise' or 'ignore' (always noted)
                     ) -> pd.DataFrame:
-    "Precision, recall, F1, support (and one-vs-rest ROC AUC from probabilities) per class, with macro and weighted averages."
-    if absent not in ('warn','raise','ignore'): raise ValueError(f"per_class_report: absent must be 'warn', 'raise' or 'ignore', got {absent!r}")
+    "Precision, recall, F1, support (one-vs-rest ROC AUC from probabilities) per class, macro and weighted averages."
+    if absent not in ('warn','raise','ignore'):
+        raise ValueError(f"per_class_report: absent must be 'warn', 'raise' or 'ignore', got {absent!r}")
     pred, probs, t, n = _preds_probs(preds, targs, vocab)
     names = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(n)]
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
@@ -78,13 +82,15 @@ def per_class_report(preds, # predicted labels `(N,)` or probabilities `(N,C)` (
             else: note.append('only class present: AUC undefined')
         if not support[c]:
             r = f = auc = np.nan
-            note.append(f'absent from targets (predicted {predicted[c]}x): recall/F1/AUC undefined, left out of averages')
+            note.append(f'absent from targets (predicted {predicted[c]}x): '
+                        'recall/F1/AUC undefined, left out of averages')
         rows.append([prec[c], r, f, int(support[c])] + ([auc] if probs is not None else []) + ['; '.join(note)])
     cols = ['precision','recall','f1','support'] + (['roc_auc'] if probs is not None else []) + ['note']
     df = pd.DataFrame(rows, index=names, columns=cols)
     missing = [names[c] for c in range(n) if not support[c]]
     if missing:
-        msg = f"per_class_report: class(es) {missing} have no examples in the targets; their recall/F1/AUC are undefined and excluded from the averages"
+        msg = (f"per_class_report: class(es) {missing} have no examples in the targets; "
+               "their recall/F1/AUC are undefined and excluded from the averages")
         if absent == 'raise': raise ValueError(msg)
         if absent == 'warn': warnings.warn(msg)
     present = df[df.support > 0]
@@ -93,7 +99,8 @@ def per_class_report(preds, # predicted labels `(N,)` or probabilities `(N,C)` (
     w = present.support/present.support.sum()
     weighted = [(present[m]*w).sum() if present[m].notna().all() else np.nan for m in mets]
     for name, vals in (('macro avg', macro), ('weighted avg', weighted)):
-        df.loc[name] = vals[:3] + [int(present.support.sum())] + vals[3:] + [f'over {len(present)} classes present' if missing else '']
+        note = f'over {len(present)} classes present' if missing else ''
+        df.loc[name] = vals[:3] + [int(present.support.sum())] + vals[3:] + [note]
     df['support'] = df.support.astype(int)
     df.attrs.update(accuracy=float(np.trace(cm)/len(t)), n=len(t), absent=missing, confusion=cm.tolist(), vocab=names)
     return df
@@ -121,7 +128,8 @@ def most_confused_pairs(preds, # predicted labels `(N,)` or probabilities `(N,C)
     "The `k` largest off-diagonal cells of the confusion matrix: true class, predicted class, count."
     cm = class_confusion(preds, targs, vocab); n = len(cm)
     names = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(n)]
-    cells = [(names[i], names[j], int(cm[i,j]), cm[i,j]/max(cm[i].sum(),1)) for i in range(n) for j in range(n) if i != j and cm[i,j] >= min_count]
+    cells = [(names[i], names[j], int(cm[i,j]), cm[i,j]/max(cm[i].sum(),1))
+             for i in range(n) for j in range(n) if i != j and cm[i,j] >= min_count]
     cells.sort(key=lambda o: -o[2])
     return pd.DataFrame(cells[:k], columns=['actual','predicted','count','share_of_actual'])
 
@@ -140,9 +148,10 @@ def plot_class_confusion(preds, # predicted labels `(N,)` or probabilities `(N,C
     ax.imshow(cm, cmap='Blues')
     for i in range(n):
         for j in range(n):
-            if cm[i,j]: ax.text(j, i, f'{cm[i,j]:.2f}' if normalize else int(cm[i,j]), ha='center', va='center', fontsize=7,
-                               color='white' if cm[i,j] > cm.max()/2 else 'black')
-    ax.set_xticks(range(n)); ax.set_yticks(range(n)); ax.set_xticklabels(names, rotation=90, fontsize=7); ax.set_yticklabels(names, fontsize=7)
+            if cm[i,j]: ax.text(j, i, f'{cm[i,j]:.2f}' if normalize else int(cm[i,j]), ha='center', va='center',
+                                fontsize=7, color='white' if cm[i,j] > cm.max()/2 else 'black')
+    ax.set_xticks(range(n)); ax.set_yticks(range(n))
+    ax.set_xticklabels(names, rotation=90, fontsize=7); ax.set_yticklabels(names, fontsize=7)
     ax.set_xlabel('predicted', fontsize=8); ax.set_ylabel('actual', fontsize=8)
     return ax.figure
 
@@ -157,10 +166,14 @@ def show_predictions(probs, # `(N,C)` probabilities for the items of `dl`, in or
                      vocab=None, # class names
                      max_n:int=8, # how many images
                      errors_first:bool=True, # show the most confident mistakes first
-                     ncols:int=4, figsize=None):
+                     ncols:int=4, # images per row
+                     figsize=None, # figure size in inches; default 1.5 × 1.6 per image
+                    ):
     "Grid of images titled true/predicted (probability); mistakes in red, most confident first."
     probs, t = _np(probs).astype(float), _np(targs).astype(int)
-    if len(probs) != len(dl.dataset): raise ValueError(f"show_predictions: {len(probs)} predictions but the DataLoader has {len(dl.dataset)} items; pass the dl they came from")
+    if len(probs) != len(dl.dataset): raise ValueError(
+        f"show_predictions: {len(probs)} predictions but the DataLoader has {len(dl.dataset)} items; "
+        "pass the dl they came from")
     names = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(probs.shape[1])]
     pred, conf = probs.argmax(1), probs.max(1)
     wrong = pred != t
@@ -170,7 +183,8 @@ def show_predictions(probs, # `(N,C)` probabilities for the items of `dl`, in or
     for ax in axs.flat: ax.axis('off')
     for ax,i in zip(axs.flat, idx):
         show_image(_item_image(dl, int(i)), ax=ax, cmap='gray')
-        ax.set_title(f"{names[t[i]]}/{names[pred[i]]} {conf[i]:.2f}", fontsize=7, color='red' if wrong[i] else 'green')
+        ax.set_title(f"{names[t[i]]}/{names[pred[i]]} {conf[i]:.2f}", fontsize=7,
+                     color='red' if wrong[i] else 'green')
     fig.suptitle('true/predicted (probability)', fontsize=8); fig.tight_layout()
     return fig
 
@@ -181,7 +195,8 @@ def class_weights(targs, # training labels `(N,)`
                  ) -> Tensor:
     "Per-class loss weights `(N/(C*n_c))**power` — scikit-learn's 'balanced' for `power=1`."
     t = _np(targs).astype(int); counts = np.bincount(t, minlength=n_classes)
-    if (counts == 0).any(): raise ValueError(f"class_weights: class(es) {np.where(counts==0)[0].tolist()} have no training examples; a weight would be infinite")
+    if (counts == 0).any(): raise ValueError(f"class_weights: class(es) {np.where(counts==0)[0].tolist()} have "
+                                             "no training examples; a weight would be infinite")
     from sklearn.utils.class_weight import compute_class_weight
     return tensor(compute_class_weight('balanced', classes=np.arange(n_classes), y=t)**power).float()
 
