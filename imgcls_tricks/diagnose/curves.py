@@ -9,6 +9,7 @@ __all__ = ['DIAGNOSES', 'split_duplicates', 'Diagnosis', 'diagnose_curves', 'Cur
 
 # %% ../../nbs/08a_diagnose.curves.ipynb #91e46b19
 from fastai.vision.all import *
+from ..clean.dups import pixel_hashes
 import math, warnings, hashlib, random
 
 # %% ../../nbs/08a_diagnose.curves.ipynb #d4a90a2f
@@ -36,13 +37,13 @@ def _content_hashes(dl, with_labels=False):
     return [_md5(x) + (_md5(y) if with_labels else '') for b in plain for x,y in zip(rows(b[0]), rows(b[-1]))]
 
 def _item_hashes(dl):
-    "MD5 of each item's input: the file's bytes for path items, else the content seen by the model; None if unknown."
+    "A hash of each item's input: decoded pixels for path items, else the content seen by the model; None if unknown."
     items = getattr(dl, 'items', None)
     if isinstance(items, pd.DataFrame): items = list(items['path'] if 'path' in items else items.iloc[:,0])
     if items is None or not len(items): return None
     if all(isinstance(o, (str, Path)) for o in items[:5]):
         if not all(Path(o).is_file() for o in items[:5]): return None
-        return [hashlib.md5(Path(o).read_bytes()).hexdigest() for o in items]
+        return [h or f'unreadable {o}' for o,h in zip(items, pixel_hashes(items))]   # an unreadable file matches nothing
     try: return _content_hashes(dl)
     except Exception: return None
 
