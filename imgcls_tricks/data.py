@@ -135,6 +135,17 @@ def _hash_valid(rel:str, valid_pct:float, seed:int) -> bool:
     h = int(hashlib.sha1(f'{seed}:{rel}'.encode()).hexdigest()[:8], 16)
     return h / 0xFFFFFFFF < valid_pct
 
+def _place_new(rels, labels, old:dict, valid_pct:float, seed:int) -> tuple:
+    "(is_valid mask, notes): files of the saved split `old` keep theirs, new ones go by path hash."
+    mask = np.array([old.get(r, _hash_valid(r, valid_pct, seed)) for r in rels], dtype=bool); notes = []
+    labels = np.asarray([str(l) for l in labels])
+    for c in sorted(map(str, set(labels[mask]) - set(labels[~mask]))):   # classes whose files are all in valid now
+        fresh = [i for i in np.flatnonzero(labels == c) if rels[i] not in old]
+        if fresh:                                              # new files of the class: the first goes to train
+            i = min(fresh, key=lambda i: rels[i]); mask[i] = False
+            notes.append(f"class {c!r} had no training file: its new file {rels[i]} was put in train")
+    return mask, notes
+
 def saved_split(rels, # item paths relative to the root (the keys of the split)
                 labels, # label of each item (for stratification)
                 split_file:Path, # CSV where the split is kept
@@ -146,15 +157,9 @@ def saved_split(rels, # item paths relative to the root (the keys of the split)
     split_file = Path(split_file)
     if split_file.exists():
         old = pd.read_csv(split_file, dtype={'path': str}).set_index('path')['is_valid'].astype(bool).to_dict()
-        mask = np.array([old.get(r, _hash_valid(r, valid_pct, seed)) for r in rels], dtype=bool)
         new = sum(r not in old for r in rels); gone = len(set(old) - set(rels))
-        if new: notes.append(f"{new} files not in the saved split were assigned by path hash")
-        labels = np.asarray([str(l) for l in labels])
-        for c in sorted(map(str, set(labels[mask]) - set(labels[~mask]))):   # classes whose files are all in valid now
-            fresh = [i for i in np.flatnonzero(labels == c) if rels[i] not in old]
-            if fresh:                                              # new files of the class: the first goes to train
-                i = min(fresh, key=lambda i: rels[i]); mask[i] = False
-                notes.append(f"class {c!r} had no training file: its new file {rels[i]} was put in train")
+        mask, notes = _place_new(rels, labels, old, valid_pct, seed)
+        if new: notes.insert(0, f"{new} files not in the saved split were assigned by path hash")
         if gone: notes.append(f"{gone} files of the saved split no longer exist")
         if not new and not gone: return mask, notes
     else:

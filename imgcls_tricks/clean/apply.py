@@ -12,8 +12,8 @@ from ..core import sha256_file, utc_now, is_writable, append_jsonl, read_jsonl, 
 from ..core import tmp_name, part_name, move_noclobber
 from .issues import _CLEAN_DIR, _SPLIT_FILE, _layout, _folder_table
 from .review import DecisionJournal, _safe_rel, _check_class_name
-from ..data import _hash_valid
-import os, io, time, uuid, shutil, hashlib
+from ..data import _place_new, folder_dls
+import os, io, time, uuid, shutil, hashlib, inspect
 from collections import Counter
 from pathlib import Path
 import pandas as pd
@@ -87,17 +87,14 @@ def _plan_folder(root:Path, decisions:dict, allow_new_class:bool):
     return ops, table
 
 # %% ../../nbs/07d_clean.apply.ipynb #8e7606dc
+_LOADER_SPLIT = {k: inspect.signature(folder_dls).parameters[k].default for k in ('valid_pct', 'seed')}
+
 def _loader_split(split_text, paths, labels) -> list:
     "The split `folder_dls` (default `valid_pct`, `seed`) will give each image if the saved split reads `split_text`."
     if split_text is None: return [''] * len(paths)   # no saved split yet: a new one is made at the next load
     old = pd.read_csv(io.StringIO(split_text), dtype={'path': str}).set_index('path')['is_valid'].astype(bool).to_dict()
-    valid = {p: old.get(p, _hash_valid(p, 0.2, 42)) for p in paths}   # files added since: by hash, as saved_split
-    by_class = {}
-    for p, l in zip(paths, labels): by_class.setdefault(l, []).append(p)
-    for mine in by_class.values():   # ... and a class left with no training file gets its first new file in train
-        fresh = sorted(p for p in mine if p not in old)
-        if fresh and all(valid[p] for p in mine): valid[fresh[0]] = False
-    return ['valid' if valid[p] else 'train' for p in paths]
+    mask, _ = _place_new([str(p) for p in paths], list(labels), old, **_LOADER_SPLIT)   # as saved_split places them
+    return ['valid' if m else 'train' for m in mask]
 
 def _before_after(root:Path, table:pd.DataFrame, ops:list, split) -> tuple:
     "(before, after) tables of a folder dataset: path, label and the split each image has, or will get when loaded."
