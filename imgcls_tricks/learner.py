@@ -6,12 +6,13 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/learner.html.md"""
 
 # %% ../nbs/01_learner.ipynb #0e74504c
 from __future__ import annotations
-import random, itertools, time, pickle
+import random, time, pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 import torch
 from torchvision import models as tvm
+from sklearn.model_selection import ParameterGrid, ParameterSampler
 from fastai.vision.all import *
 
 # %% auto #0
@@ -282,6 +283,13 @@ def load_pretrained(learn_or_model, # a fastai `Learner` or an `nn.Module`
     return rep
 
 # %% ../nbs/01_learner.ipynb #952ba607
+class _Draw:
+    "A value drawn by `f(rng)`, in the `rvs` form scikit-learn's `ParameterSampler` samples from"
+    def __init__(self, f, rng): self.f, self.rng = f, rng
+    def rvs(self, random_state=None): return self.f(self.rng)
+
+def _pick(values, rng): return rng.choice(values)
+
 def search_hparams(train_fn:callable, # `train_fn(**config)` returns a score (higher is better) or a dict of results
                    space:dict, # name -> list of values, or a function `f(rng)` drawing a value (random search only)
                    n_trials:int|None=None, # None: every combination (grid search); an int: that many random draws
@@ -296,16 +304,17 @@ def search_hparams(train_fn:callable, # `train_fn(**config)` returns a score (hi
     for k, v in lists.items():
         if not v: raise ValueError(f"search_hparams: space[{k!r}] has no values")
     if n_trials is None:
-        if fns: raise ValueError(f"search_hparams: {fns} are functions, which only random search can draw from: pass n_trials")
-        configs = [dict(zip(lists, c)) for c in itertools.product(*lists.values())]
+        if fns:
+            raise ValueError(f"search_hparams: {fns} are functions, which only random search can draw from: "
+                             "pass n_trials")
+        configs = list(ParameterGrid(lists))   # scikit-learn's grid
     else:
-        rng = random.Random(seed)
-        grid = list(itertools.product(*lists.values()))
-        picks = rng.sample(grid, n_trials) if not fns and n_trials <= len(grid) else [rng.choice(grid) for _ in range(n_trials)]
-        configs = []
-        for c in picks:
-            cfg = dict(zip(lists, c)); cfg.update({k: space[k](rng) for k in fns})
-            configs.append({k: cfg[k] for k in space})
+        rng = random.Random(seed)   # what the functions draw with; scikit-learn draws the rest from `seed`
+        dists = {k: _Draw(space[k], rng) for k in fns}
+        if not fns and n_trials > len(ParameterGrid(lists)):   # more draws than the grid: with repeats
+            dists = {k: _Draw(partial(_pick, v), rng) for k, v in lists.items()}
+        configs = list(ParameterSampler({**lists, **dists}, n_trials, random_state=seed))
+    configs = [{k: c[k] for k in space} for c in configs]   # the columns in the order of `space`
     rows = []
     for i, cfg in enumerate(configs):
         t0 = time.perf_counter()

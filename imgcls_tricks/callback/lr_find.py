@@ -26,6 +26,7 @@ def leave_no_trace(learn:Learner, # the learner a trial runs on; put back exactl
     finally: snap.restore()
 
 # %% ../../nbs/02_callback.lr_find.ipynb #3a2a1d5a
+# Not fastai's `get_random_states`: it calls `torch.cuda.get_rng_state_all()`, which initialises CUDA on a GPU machine.
 def _torch_rng_states():
     "CPU and (if initialised) CUDA generator states"
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
