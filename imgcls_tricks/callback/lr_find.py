@@ -117,8 +117,10 @@ def _digest(v, depth=0):
 def _opt_digest(opt):
     if opt is None: return 'None'
     st = opt.opt.state if isinstance(opt, OptimWrapper) else opt.state
-    hy = [{k:v for k,v in g.items() if k != 'params'} for g in opt.opt.param_groups] if isinstance(opt, OptimWrapper) else opt.hypers
-    return f'<{type(opt).__name__} {id(opt)}>' + _digest([st.get(p) for p in st]) + _digest(hy) + repr(getattr(opt, 'frozen_idx', None))
+    hy = [{k:v for k,v in g.items() if k != 'params'} for g in opt.opt.param_groups] if isinstance(opt,
+        OptimWrapper) else opt.hypers
+    return f'<{type(opt).__name__} {id(opt)}>' + _digest([st.get(p) for p in st]) + _digest(hy) + repr(getattr(opt,
+        'frozen_idx', None))
 
 # %% ../../nbs/02_callback.lr_find.ipynb #6bc4f0f3
 def state_fingerprint(learn:Learner, # the learner to describe
@@ -335,13 +337,16 @@ def find_lr(self:Learner,
     show_plot:bool=False, # Draw `LRFindResult.plot` afterwards
 ) -> LRFindResult:
     "LR range test that leaves the learner exactly as it found it; returns an `LRFindResult`"
-    if not 0 < start_lr < end_lr: raise ValueError(f"find_lr: need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
+    if not 0 < start_lr < end_lr:
+        raise ValueError(f"find_lr: need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if num_it < 10: raise ValueError(f"find_lr: num_it must be at least 10, got {num_it}")
     if runs < 1: raise ValueError(f"find_lr: runs must be at least 1, got {runs}")
-    if recommend not in _suggesters: raise ValueError(f"find_lr: recommend must be one of {list(_suggesters)}, got {recommend!r}")
+    if recommend not in _suggesters:
+        raise ValueError(f"find_lr: recommend must be one of {list(_suggesters)}, got {recommend!r}")
     if num_distrib() > 1:   # data-parallel: one sweep, by process 0 alone; every process gets its result
         def sweep():
-            with self.one_process(): return self.find_lr(start_lr, end_lr, num_it, runs, seed, stop_factor, beta, recommend, cbs)
+            with self.one_process():
+                return self.find_lr(start_lr, end_lr, num_it, runs, seed, stop_factor, beta, recommend, cbs)
         res = rank0_result(sweep)
         if show_plot: res.plot()
         return res
