@@ -51,7 +51,7 @@ def _copy_attrs(obj, memo):
 # %% ../../nbs/02_callback.lr_find.ipynb #eb946948
 class LearnerSnapshot:
     "Everything a trial run can change on a `Learner`, captured so `restore` puts it back exactly."
-    def __init__(self, learn:Learner,
+    def __init__(self, learn:Learner, # the learner to capture
                  weights:bool=True, # copy weights and grads too (inference, which leaves them alone, can skip it)
                 ):
         self.learn = learn
@@ -253,7 +253,11 @@ def _pad(rows, n):
 # %% ../../nbs/02_callback.lr_find.ipynb #e477a87e
 class LRFindResult:
     "What `Learner.find_lr` measured: every run's (lr, loss) record, each suggestion per run, a recommended LR"
-    def __init__(self, lrs, losses, raw_losses, suggestions:dict, recommend:str='valley'):
+    def __init__(self, lrs, # each run's learning rates
+                 losses, # each run's cleaned, smoothed losses
+                 raw_losses, # each run's losses as recorded
+                 suggestions:dict, # method name -> one suggested LR per run
+                 recommend:str='valley'): # the method whose median across runs is `recommended`
         n = max(len(l) for l in lrs)
         self.lrs = np.asarray(max(lrs, key=len), dtype=float)
         self.losses, self.raw_losses = _pad(losses, n), _pad(raw_losses, n)   # shorter runs padded with NaN

@@ -139,7 +139,7 @@ def show(self:MixCut,
          kind:str|None=None,# 'mixup' or 'cutmix' to force one, None: as the callback would choose
          max_n:int=4,       # images to show
          seed:int=0,        # seed for this picture only (training is not affected)
-         figsize=(6,2)):
+         figsize=(6,2)):    # matplotlib figure size
     "Show mixed training images titled with both labels and λ, CutMix boxes in red"
     if kind not in (None,'mixup','cutmix'):
         raise ValueError(f"MixCut.show: `kind` must be None, 'mixup' or 'cutmix', got {kind!r}")

@@ -51,8 +51,13 @@ def plot_schedule(sched:TrainSchedule, # the schedule to draw
     return ax
 
 # %% ../../nbs/03_callback.schedule.ipynb #721cd833
-def one_cycle_schedule(n_epoch:int, lr_max:float=1e-3, div:float=25., div_final:float=1e5, pct_start:float=0.25,
-                       moms:tuple=(0.95,0.85,0.95)) -> TrainSchedule:
+def one_cycle_schedule(n_epoch:int, # number of epochs of the fit
+                       lr_max:float=1e-3, # peak learning rate (a float, or one per parameter group)
+                       div:float=25., # the LR starts at `lr_max/div`
+                       div_final:float=1e5, # and ends at `lr_max/div_final`
+                       pct_start:float=0.25, # fraction of the fit spent warming up to `lr_max`
+                       moms:tuple=(0.95,0.85,0.95) # momentum at the start, at the peak LR and at the end
+                      ) -> TrainSchedule: # what `fit_one_cycle(n_epoch, lr_max, ...)` would run
     "The schedule `Learner.fit_one_cycle` runs, built the same way, for previewing"
     lr_max = np.array(lr_max, dtype=float) if (is_listy(lr_max) or np.ndim(lr_max) > 0) else lr_max
     return TrainSchedule('one-cycle', n_epoch, {'lr': combined_cos(pct_start, lr_max/div, lr_max, lr_max/div_final),
