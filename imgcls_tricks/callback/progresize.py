@@ -76,8 +76,8 @@ class ProgressiveResize(Callback):
         if valid_size not in ('end', None): valid_size = _hw(valid_size, 'valid_size')
         store_attr()
         self.history,self.n_fit,self.lr_scale,self.frozen,self.end = [],0,1.,False,end_size
-
-    def sizes(self, end_size=None)->tuple:
+    def sizes(self, end_size=None # the final size when the callback has none (the batch's own size)
+             )->tuple:
         "(start, end) sizes as (h, w) pairs, resolving a fractional `start_size` against `end_size`"
         e = _hw(ifnone(self.end_size, end_size), 'end_size')
         s = self.start_size
@@ -85,8 +85,10 @@ class ProgressiveResize(Callback):
         if s[0]>e[0] or s[1]>e[1]:
             raise ValueError(f"ProgressiveResize: `start_size` {s} is larger than `end_size` {e}")
         return s,e
-
-    def size_at(self, pct:float, frozen:bool=False, end_size=None)->tuple:
+    def size_at(self, pct:float, # fraction of the fit done (`pct_train`)
+                frozen:bool=False, # whether the body is frozen (`frozen_size` then decides)
+                end_size=None # as in `sizes`
+               )->tuple:
         "Training size (h, w) after fraction `pct` of a fit (`frozen`: the body is frozen)"
         s,e = self.sizes(end_size)
         if frozen and self.frozen_size!='grow': return s if self.frozen_size=='start' else e
