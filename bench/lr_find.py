@@ -3,8 +3,9 @@
 On the embedded digits (decoded once into memory and pooled to 16 px, 1 channel; the originals are 8x8) a small CNN is trained with `fit_one_cycle(3, lr)`
 from the same initial weights and the same batch order at: each point of a 7-point grid (1e-4 .. 1e-1, half a
 decade apart), `find_lr`'s recommendation and each of its four suggestions, and fastai's `lr_find` valley, all in
-the same run. fastai's `valley` is a different rule from `find_lr`'s `valley` (same name, other algorithm), so
-the two rows compare two suggestion rules, not one implementation against another. Regret = best grid accuracy - accuracy at the LR (in accuracy points; negative = better than the grid).
+the same run, and fastai's `lr_find` valley and slide. fastai's `valley` and `slide` are different rules from
+`find_lr`'s `valley` and `slide` (same names, other algorithms), so those rows compare suggestion rules, not one
+implementation against another; each of ours is set beside fastai's rule of the same name. Regret = best grid accuracy - accuracy at the LR (in accuracy points; negative = better than the grid).
 
 Run from the repository root: `python bench/lr_find.py` (`--quick` for a smoke run). Writes
 `bench/results/lr_find.json` and `bench/results/lr_find.md`. Timings are wall-clock on a shared CPU: noisy."""
@@ -12,7 +13,7 @@ import argparse, json, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
-from fastai.vision.all import (Learner, DataLoaders, TfmdDL, CrossEntropyLossFlat, accuracy, set_seed, nn)
+from fastai.vision.all import (Learner, DataLoaders, TfmdDL, CrossEntropyLossFlat, accuracy, set_seed, nn, valley, slide)
 from imgcls_tricks.datasets import digits_folder
 from imgcls_tricks.callback.lr_find import *   # Learner.find_lr
 from _digits16 import digits_tensors, init_weights, make_learner
@@ -46,11 +47,12 @@ def main():
         t0 = time.time(); res = learn.find_lr(runs=a.runs, seed=seed); t_ours = time.time() - t0
         learn = make_learner(data, init, seed)
         t0 = time.time()
-        with learn.no_logging(): fa = learn.lr_find(show_plot=False)
+        with learn.no_logging(): fa = learn.lr_find(suggest_funcs=(valley, slide), show_plot=False)
         t_fa = time.time() - t0
         cands = {'find_lr valley: our rule (recommended)': res.recommended}
         cands.update({f'find_lr {k}': float(v) for k, v in res.spread['median'].items() if k != 'valley'})
-        cands['fastai lr_find valley: fastai's longest-descent rule, not ours'] = float(fa.valley)
+        cands["fastai lr_find valley: fastai's longest-descent rule, not ours"] = float(fa.valley)
+        cands["fastai lr_find slide: fastai's slope-change rule, not ours"] = float(fa.slide)
         for name, lr in cands.items():
             acc = train_acc(data, init, seed, lr, a.epochs)
             rows.append(dict(seed=seed, method=name, lr=lr, acc=acc, regret=grid[best_lr] - acc))

@@ -53,7 +53,8 @@ def ensemble_preds(probs, # one `(N, C)` probability tensor per member
     if method == 'mean': return ps.mean(0)
     if method == 'weighted':
         if weights is None:
-            raise ValueError("ensemble_preds: method='weighted' needs weights (fit them on validation with fit_ensemble_weights)")
+            raise ValueError("ensemble_preds: method='weighted' needs weights (fit them on validation with "
+                             "fit_ensemble_weights)")
         return torch.einsum('m,mnc->nc', _check_weights(weights, len(ps), 'ensemble_preds'), ps)
     if method == 'vote': return F.one_hot(majority_vote(ps, weights, seed), ps.shape[-1]).float()
     raise ValueError(f"ensemble_preds: method={method!r} must be 'mean', 'weighted' or 'vote'")

@@ -6,12 +6,13 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/learner.html.md"""
 
 # %% ../nbs/01_learner.ipynb #0e74504c
 from __future__ import annotations
-import random, itertools, time, pickle
+import random, time, pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 import torch
 from torchvision import models as tvm
+from sklearn.model_selection import ParameterGrid, ParameterSampler
 from fastai.vision.all import *
 
 # %% auto #0
@@ -29,7 +30,8 @@ def _conv_block(ni, nf, ks=3, bn=True, pool='max'):
 _INITS = ('kaiming', 'xavier', 'normal', 'torch')
 
 def init_weights_(model:nn.Module, # the model to re-initialise, in place
-                  init:str='kaiming', # 'kaiming' (He), 'xavier' (Glorot), 'normal' (naive N(0, std)) or 'torch' (keep PyTorch's default)
+                  # 'kaiming' (He), 'xavier' (Glorot), 'normal' (naive N(0, std)) or 'torch' (keep PyTorch's default)
+                  init:str='kaiming',
                   std:float=0.01, # standard deviation of the naive 'normal' init
                  ) -> nn.Module:
     "Re-initialise every conv and linear weight of `model` with `init`; biases to 0, BatchNorm to scale 1 and shift 0."
@@ -85,11 +87,12 @@ def split_body_head(model:nn.Module, # a `simple_cnn` or zoo model: `body` then 
 def activation_stds(model:nn.Module, # a model whose `body` (or first child) is a sequence of blocks
                     xb:Tensor, # a batch of inputs
                    ) -> list:
-    "Standard deviation of the activations after each block of the body, then of the output, for one batch (eval mode, no grad)."
+    "Standard deviation of the activations after each body block, then of the output, for one batch (eval, no grad)."
     body = getattr(model, 'body', None)
     if body is None: body = next(iter(model.children()), None)
     if not isinstance(body, nn.Sequential):
-        raise ValueError(f"activation_stds: {type(model).__name__} needs a `body` attribute (or a first child) that is an "
+        raise ValueError(f"activation_stds: {type(model).__name__} needs a `body` attribute (or a first child) that "
+                         f"is an "
                          f"nn.Sequential of blocks, like `simple_cnn`'s")
     was_training = model.training
     model.eval()
@@ -121,11 +124,12 @@ def _weights(name):
 def _check_name(name):
     if name not in tvm.list_models(module=tvm):
         raise ValueError(f"model name {name!r} is not a torchvision classification model; the zoo has "
-                         f"{list(_ZOO)}, and any name in torchvision.models.list_models(module=torchvision.models) works too")
+                         f"{list(_ZOO)}, and any name in torchvision.models.list_models(module=torchvision.models) "
+                         f"works too")
 
 def model_zoo(names:list|None=None, # model names (default: the course's zoo)
              ) -> pd.DataFrame:
-    "The model zoo as a table: parameters counted on the real models (built on the `meta` device), ImageNet figures from torchvision."
+    "The model zoo as a table: parameters counted on the models (built on `meta`), ImageNet figures from torchvision."
     rows = []
     for name in (names or list(_ZOO)):
         _check_name(name)
@@ -159,7 +163,8 @@ def _set_head(model, n_out):
 
 def zoo_model(name:str, # a zoo name (see `model_zoo()`) or any torchvision classification model
               n_out:int, # number of classes: the head is replaced to give this many outputs
-              pretrained:bool=False, # start from torchvision's ImageNet weights (downloaded, or found in the torch hub cache)
+              # start from torchvision's ImageNet weights (downloaded, or found in the torch hub cache)
+              pretrained:bool=False,
               download:bool=True, # allow a download when the weights are not cached
               **kwargs, # passed to the torchvision constructor, e.g. `image_size=32` for a ViT from scratch
              ) -> nn.Module:
@@ -167,9 +172,12 @@ def zoo_model(name:str, # a zoo name (see `model_zoo()`) or any torchvision clas
     _check_name(name)
     if not pretrained: return tvm.get_model(name, weights=None, num_classes=n_out, **kwargs)
     w = _weights(name)
-    if w is None: raise ValueError(f"{name}: torchvision has no pretrained weights for this model; use pretrained=False")
+    if w is None:
+        raise ValueError(f"{name}: torchvision has no pretrained weights for this model; use pretrained=False")
     if _cached_file(w).exists(): model = tvm.get_model(name, weights=w, **kwargs)
-    elif not download: raise RuntimeError(_no_weights_msg(name, w, f"not in the cache folder {_cached_file(w).parent}, and download=False"))
+    elif not download:
+        raise RuntimeError(_no_weights_msg(name, w,
+                                           f"not in the cache folder {_cached_file(w).parent}, and download=False"))
     else:
         try: model = tvm.get_model(name, weights=w, **kwargs)
         except OSError as e: raise RuntimeError(_no_weights_msg(name, w, f"the download failed: {e}")) from None
@@ -207,7 +215,8 @@ class LoadReport:
         sh = lambda s: 'absent' if s is None else tuple(s)
         hd = ', '.join(f"{k} {sh(a)} in the file, kept {sh(b)}" for k, a, b in self.head) or 'none'
         mm = ', '.join(f"{k} {sh(a)} in the file vs {sh(b)}" for k, a, b in self.mismatched[:3])
-        return (f"LoadReport: {len(self.matched)} tensors match{'ed and were loaded' if self.loaded else ', nothing loaded'}\n"
+        return (f"LoadReport: {len(self.matched)} tensors "
+                f"match{'ed and were loaded' if self.loaded else ', nothing loaded'}\n"
                 f"  head not loaded: {hd}\n"
                 f"  missing from the file ({len(self.missing)}): {self.missing[:3]}\n"
                 f"  unexpected in the file ({len(self.unexpected)}): {self.unexpected[:3]}\n"
@@ -218,7 +227,8 @@ _STATE_KEYS = ('state_dict', 'model_state_dict', 'model', 'net', 'weights')
 
 def _unpickle_reason(e):
     lines = [l.strip() for l in str(e).splitlines() if 'Unsupported global' in l]
-    return (lines[0] if lines else str(e).splitlines()[0]).replace('WeightsUnpickler error: ', '').split(' Please use')[0]
+    return (lines[0] if lines else str(e).splitlines()[0]).replace('WeightsUnpickler error: ',
+                                                                   '').split(' Please use')[0]
 
 def _read_state_dict(src):
     if isinstance(src, dict): sd, where = src, 'the dict given'
@@ -228,12 +238,14 @@ def _read_state_dict(src):
         try: sd = torch.load(src, map_location='cpu', weights_only=True)
         except pickle.UnpicklingError as e:
             raise ValueError(f"load_pretrained: refused to load {src}: it holds objects other than tensors and plain "
-                             f"containers ({_unpickle_reason(e)}), and torch.load(weights_only=True) never runs code from "
+                             f"containers ({_unpickle_reason(e)}), and torch.load(weights_only=True) never runs code "
+                             f"from "
                              f"a file. If you trust its source, load it yourself and pass the state dict.") from None
     for k in _STATE_KEYS:
         if isinstance(sd, dict) and isinstance(sd.get(k), dict): sd = sd[k]; break
     if not isinstance(sd, dict) or not any(isinstance(v, Tensor) for v in sd.values()):
-        raise ValueError(f"load_pretrained: {where} holds no state dict (no tensors at its top level or under {_STATE_KEYS})")
+        raise ValueError(f"load_pretrained: {where} holds no state dict (no tensors at its top level or under "
+                         f"{_STATE_KEYS})")
     out = {}
     for k, v in sd.items():
         if not isinstance(v, Tensor): continue
@@ -245,14 +257,16 @@ def _read_state_dict(src):
 
 # %% ../nbs/01_learner.ipynb #fb7b9cc1
 def load_pretrained(learn_or_model, # a fastai `Learner` or an `nn.Module`
-                    src, # a weights file (torchvision-style names; `module.` prefixes and `{'state_dict': ...}` handled) or a dict
+                    # a weights file (torchvision names; `module.` prefixes, `{'state_dict': ...}` handled) or a dict
+                    src,
                     with_head:bool=False, # also load the head: only for a checkpoint of the *same* classes
                     strict:bool=True, # error if a body tensor is missing from the file or has another shape
                     freeze:bool=True, # for a Learner: freeze the body afterwards, so training starts with the new head
-                    zero_head:bool=True, # set the head (when not loaded) to zeros, so every class starts with the same score
+                    # set the head (when not loaded) to zeros, so every class starts with the same score
+                    zero_head:bool=True,
                     verbose:bool=True, # print the report
                    ) -> LoadReport:
-    "Load weights from a local file (safely: `weights_only=True`) into a model's body, keep its own head, report what matched."
+    "Load a local weights file (safely: `weights_only=True`) into a model's body, keep its head, report what matched."
     is_learner = isinstance(learn_or_model, Learner)
     model = learn_or_model.model if is_learner else learn_or_model
     sd = _read_state_dict(src)
@@ -268,7 +282,8 @@ def load_pretrained(learn_or_model, # a fastai `Learner` or an `nn.Module`
         raise ValueError(f"load_pretrained: no tensor of the file matches the model by name and shape "
                          f"(the file's names start {list(sd)[:3]}, the model's {list(own)[:3]})\n{rep!r}")
     if strict and (rep.missing or rep.mismatched):
-        raise ValueError(f"load_pretrained: the file does not fit this model's body ({len(rep.missing)} tensors missing, "
+        raise ValueError(f"load_pretrained: the file does not fit this model's body ({len(rep.missing)} tensors "
+                         f"missing, "
                          f"{len(rep.mismatched)} of another shape): is it for another architecture? Pass strict=False "
                          f"to load only what fits.\n{rep!r}")
     model.load_state_dict(new, strict=False)
@@ -282,6 +297,13 @@ def load_pretrained(learn_or_model, # a fastai `Learner` or an `nn.Module`
     return rep
 
 # %% ../nbs/01_learner.ipynb #952ba607
+class _Draw:
+    "A value drawn by `f(rng)`, in the `rvs` form scikit-learn's `ParameterSampler` samples from"
+    def __init__(self, f, rng): self.f, self.rng = f, rng
+    def rvs(self, random_state=None): return self.f(self.rng)
+
+def _pick(values, rng): return rng.choice(values)
+
 def search_hparams(train_fn:callable, # `train_fn(**config)` returns a score (higher is better) or a dict of results
                    space:dict, # name -> list of values, or a function `f(rng)` drawing a value (random search only)
                    n_trials:int|None=None, # None: every combination (grid search); an int: that many random draws
@@ -289,23 +311,24 @@ def search_hparams(train_fn:callable, # `train_fn(**config)` returns a score (hi
                    sort_by:str|None='score', # column to sort by, best first (None keeps the trial order)
                    maximize:bool=True, # whether larger `sort_by` is better
                   ) -> pd.DataFrame:
-    "Grid or random search over `space`: one row per trial with its config, results, time and error (failed trials are kept)."
+    "Grid or random search over `space`: a row per trial with its config, results, time and error (failed ones kept)."
     if not space: raise ValueError("search_hparams: space is empty; give e.g. {'lr': [1e-3, 1e-2]}")
     fns = [k for k, v in space.items() if callable(v)]
     lists = {k: list(v) for k, v in space.items() if not callable(v)}
     for k, v in lists.items():
         if not v: raise ValueError(f"search_hparams: space[{k!r}] has no values")
     if n_trials is None:
-        if fns: raise ValueError(f"search_hparams: {fns} are functions, which only random search can draw from: pass n_trials")
-        configs = [dict(zip(lists, c)) for c in itertools.product(*lists.values())]
+        if fns:
+            raise ValueError(f"search_hparams: {fns} are functions, which only random search can draw from: "
+                             "pass n_trials")
+        configs = list(ParameterGrid(lists))   # scikit-learn's grid
     else:
-        rng = random.Random(seed)
-        grid = list(itertools.product(*lists.values()))
-        picks = rng.sample(grid, n_trials) if not fns and n_trials <= len(grid) else [rng.choice(grid) for _ in range(n_trials)]
-        configs = []
-        for c in picks:
-            cfg = dict(zip(lists, c)); cfg.update({k: space[k](rng) for k in fns})
-            configs.append({k: cfg[k] for k in space})
+        rng = random.Random(seed)   # what the functions draw with; scikit-learn draws the rest from `seed`
+        dists = {k: _Draw(space[k], rng) for k in fns}
+        if not fns and n_trials > len(ParameterGrid(lists)):   # more draws than the grid: with repeats
+            dists = {k: _Draw(partial(_pick, v), rng) for k, v in lists.items()}
+        configs = list(ParameterSampler({**lists, **dists}, n_trials, random_state=seed))
+    configs = [{k: c[k] for k in space} for c in configs]   # the columns in the order of `space`
     rows = []
     for i, cfg in enumerate(configs):
         t0 = time.perf_counter()

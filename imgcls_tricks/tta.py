@@ -40,7 +40,8 @@ _TTA_SETS = ('flip', '5crop', '10crop', 'random')
 def _crop_size(h, w, crop):
     "Crop size `(ch, cw)` from a fraction of the side (float) or pixels (int or pair)"
     if isinstance(crop, float):
-        if not 0 < crop <= 1: raise ValueError(f"tta_preds: crop={crop} as a fraction of the image side must be in (0, 1]")
+        if not 0 < crop <= 1:
+            raise ValueError(f"tta_preds: crop={crop} as a fraction of the image side must be in (0, 1]")
         return max(1, int(round(h*crop))), max(1, int(round(w*crop)))
     return (crop,crop) if isinstance(crop, int) else tuple(crop)
 
@@ -66,7 +67,8 @@ def _check_tfms(tfms, policy, caller='tta_preds'):
     "Validate `tfms` and apply the label-safety `policy` (no mirror images when `policy.hflip` is False)"
     if tfms is None or (isinstance(tfms, str) and tfms in _TTA_SETS): pass
     elif isinstance(tfms, str):
-        raise ValueError(f"{caller}: tfms={tfms!r} is not a TTA set; use one of {_TTA_SETS}, None, or a list of functions")
+        raise ValueError(f"{caller}: tfms={tfms!r} is not a TTA set; use one of {_TTA_SETS}, None, or a list of "
+                         f"functions")
     elif not all(callable(f) for f in tfms):
         raise TypeError(f"{caller}: a custom tfms must be a list of functions batch -> batch")
     if policy is not None and not getattr(policy, 'hflip', True):
@@ -113,7 +115,7 @@ def _check_loader(tfms, policy, dl, caller='tta_preds'):
 # %% ../nbs/06_tta.ipynb #fbf03b8a
 @contextmanager
 def _learner_state_kept(learn):
-    "Put `learn` back as it was on exit (lesson 02's `LearnerSnapshot`: RNGs, flags, callbacks...); no progress bar inside"
+    "Put `learn` back as it was on exit (lesson 02's `LearnerSnapshot`: RNGs, flags, callbacks...); no bar inside"
     snap = LearnerSnapshot(learn, weights=False)   # inference leaves weights and grads alone
     try:
         if hasattr(learn, 'progress'): learn.remove_cb(learn.progress)
@@ -158,7 +160,8 @@ def _n_views(tfms, n):
     return {'flip':1, '5crop':5, '10crop':10, 'random':n}[tfms] if isinstance(tfms, str) else len(tfms)
 
 def _check_args(beta, agg, n, caller):
-    if beta is not None and not 0 <= beta <= 1: raise ValueError(f"{caller}: beta={beta} must be in [0, 1] (the weight of the plain prediction)")
+    if beta is not None and not 0 <= beta <= 1:
+        raise ValueError(f"{caller}: beta={beta} must be in [0, 1] (the weight of the plain prediction)")
     if agg not in ('mean','max'): raise ValueError(f"{caller}: agg={agg!r} must be 'mean' or 'max'")
     if n < 1: raise ValueError(f"{caller}: n={n} random passes must be at least 1")
 
@@ -194,7 +197,8 @@ def _tta_run(learn, dl, tfms, beta=None, agg='mean', n=4, crop=0.875, resize=Tru
 # %% ../nbs/06_tta.ipynb #cfe3f84a
 def _split_idxs(n, report_pct, seed, caller='choose_tta'):
     "Seeded split of `range(n)` into sorted (choose, report) indices, without touching the global RNG"
-    if not 0 < report_pct < 1: raise ValueError(f"{caller}: report_pct={report_pct} must be in (0, 1): both parts need items")
+    if not 0 < report_pct < 1:
+        raise ValueError(f"{caller}: report_pct={report_pct} must be in (0, 1): both parts need items")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     k = int(round(n*report_pct))
     if k == 0 or k == n: raise ValueError(f"{caller}: report_pct={report_pct} leaves an empty part of {n} items")
@@ -204,7 +208,8 @@ def _acc(p, y): return (p.argmax(1)==y).float().mean().item()
 
 def choose_tta(learn:Learner, # a trained learner
                dl=None, # labelled dataloader, split into a choose part and a report part; default: validation
-               candidates=('flip','5crop','10crop','random'), # TTA sets to try (mirror sets the policy forbids are dropped)
+               # TTA sets to try (mirror sets the policy forbids are dropped)
+               candidates=('flip','5crop','10crop','random'),
                betas=(0., .25, .5, .75), # weights of the plain prediction to try; equal weights, 1/(views+1), is added
                metric=None, # `metric(probs, targs) -> float`, higher is better; default accuracy
                report_pct:float=0.5, # fraction of `dl` held apart to report on
@@ -231,14 +236,17 @@ def choose_tta(learn:Learner, # a trained learner
     plain,targs = _tta_run(learn, dl, None)
     if targs is None: raise ValueError("choose_tta: the dataloader has no labels; choosing needs a labelled split")
     ci,ri = _split_idxs(len(targs), report_pct, seed)
-    rows = [dict(tfms='none', beta=1., passes=1, choose=metric(plain[ci], targs[ci]), report=metric(plain[ri], targs[ri]))]
+    rows = [dict(tfms='none', beta=1., passes=1, choose=metric(plain[ci], targs[ci]),
+                 report=metric(plain[ri], targs[ri]))]
     for c in candidates:
         aug,_ = _tta_run(learn, dl, _check_tfms(c, policy, 'choose_tta'), beta=0., seed=seed, **kwargs)
         k = _n_views(c, kwargs.get('n', 4))
         for b in sorted(set(betas) | {1/(k+1)}):
             p = torch.lerp(aug, plain, b)
-            rows.append(dict(tfms=str(c), beta=round(b,3), passes=k+1, choose=metric(p[ci], targs[ci]), report=metric(p[ri], targs[ri])))
+            rows.append(dict(tfms=str(c), beta=round(b,3), passes=k+1, choose=metric(p[ci], targs[ci]),
+                             report=metric(p[ri], targs[ri])))
     table = pd.DataFrame(rows)
     best = table.sort_values(['choose','passes'], ascending=[False,True], kind='stable').iloc[0]
     return AttrDict(tfms=None if best.tfms=='none' else best.tfms, beta=float(best.beta), passes=int(best.passes),
-                    plain=float(table.report[0]), tta=float(best.report), gain=float(best.report - table.report[0]), table=table)
+                    plain=float(table.report[0]), tta=float(best.report), gain=float(best.report - table.report[0]),
+                        table=table)

@@ -26,6 +26,7 @@ def leave_no_trace(learn:Learner, # the learner a trial runs on; put back exactl
     finally: snap.restore()
 
 # %% ../../nbs/02_callback.lr_find.ipynb #3a2a1d5a
+# Not fastai's `get_random_states`: it calls `torch.cuda.get_rng_state_all()`, which initialises CUDA on a GPU machine.
 def _torch_rng_states():
     "CPU and (if initialised) CUDA generator states"
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
@@ -50,7 +51,7 @@ def _copy_attrs(obj, memo):
 # %% ../../nbs/02_callback.lr_find.ipynb #eb946948
 class LearnerSnapshot:
     "Everything a trial run can change on a `Learner`, captured so `restore` puts it back exactly."
-    def __init__(self, learn:Learner,
+    def __init__(self, learn:Learner, # the learner to capture
                  weights:bool=True, # copy weights and grads too (inference, which leaves them alone, can skip it)
                 ):
         self.learn = learn
@@ -116,8 +117,10 @@ def _digest(v, depth=0):
 def _opt_digest(opt):
     if opt is None: return 'None'
     st = opt.opt.state if isinstance(opt, OptimWrapper) else opt.state
-    hy = [{k:v for k,v in g.items() if k != 'params'} for g in opt.opt.param_groups] if isinstance(opt, OptimWrapper) else opt.hypers
-    return f'<{type(opt).__name__} {id(opt)}>' + _digest([st.get(p) for p in st]) + _digest(hy) + repr(getattr(opt, 'frozen_idx', None))
+    hy = [{k:v for k,v in g.items() if k != 'params'} for g in opt.opt.param_groups] if isinstance(opt,
+        OptimWrapper) else opt.hypers
+    return f'<{type(opt).__name__} {id(opt)}>' + _digest([st.get(p) for p in st]) + _digest(hy) + repr(getattr(opt,
+        'frozen_idx', None))
 
 # %% ../../nbs/02_callback.lr_find.ipynb #6bc4f0f3
 def state_fingerprint(learn:Learner, # the learner to describe
@@ -250,7 +253,11 @@ def _pad(rows, n):
 # %% ../../nbs/02_callback.lr_find.ipynb #e477a87e
 class LRFindResult:
     "What `Learner.find_lr` measured: every run's (lr, loss) record, each suggestion per run, a recommended LR"
-    def __init__(self, lrs, losses, raw_losses, suggestions:dict, recommend:str='valley'):
+    def __init__(self, lrs, # each run's learning rates
+                 losses, # each run's cleaned, smoothed losses
+                 raw_losses, # each run's losses as recorded
+                 suggestions:dict, # method name -> one suggested LR per run
+                 recommend:str='valley'): # the method whose median across runs is `recommended`
         n = max(len(l) for l in lrs)
         self.lrs = np.asarray(max(lrs, key=len), dtype=float)
         self.losses, self.raw_losses = _pad(losses, n), _pad(raw_losses, n)   # shorter runs padded with NaN
@@ -334,13 +341,16 @@ def find_lr(self:Learner,
     show_plot:bool=False, # Draw `LRFindResult.plot` afterwards
 ) -> LRFindResult:
     "LR range test that leaves the learner exactly as it found it; returns an `LRFindResult`"
-    if not 0 < start_lr < end_lr: raise ValueError(f"find_lr: need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
+    if not 0 < start_lr < end_lr:
+        raise ValueError(f"find_lr: need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if num_it < 10: raise ValueError(f"find_lr: num_it must be at least 10, got {num_it}")
     if runs < 1: raise ValueError(f"find_lr: runs must be at least 1, got {runs}")
-    if recommend not in _suggesters: raise ValueError(f"find_lr: recommend must be one of {list(_suggesters)}, got {recommend!r}")
+    if recommend not in _suggesters:
+        raise ValueError(f"find_lr: recommend must be one of {list(_suggesters)}, got {recommend!r}")
     if num_distrib() > 1:   # data-parallel: one sweep, by process 0 alone; every process gets its result
         def sweep():
-            with self.one_process(): return self.find_lr(start_lr, end_lr, num_it, runs, seed, stop_factor, beta, recommend, cbs)
+            with self.one_process():
+                return self.find_lr(start_lr, end_lr, num_it, runs, seed, stop_factor, beta, recommend, cbs)
         res = rank0_result(sweep)
         if show_plot: res.plot()
         return res

@@ -27,7 +27,8 @@ class MixCut(Callback):
     ):
         for n,a in (('mixup_alpha',mixup_alpha),('cutmix_alpha',cutmix_alpha)):
             if not a>=0: raise ValueError(f"MixCut: `{n}` must be >= 0 (0 turns it off), got {a!r}")
-        if mixup_alpha==0 and cutmix_alpha==0: raise ValueError("MixCut: `mixup_alpha` and `cutmix_alpha` are both 0, so nothing would be mixed")
+        if mixup_alpha==0 and cutmix_alpha==0:
+            raise ValueError("MixCut: `mixup_alpha` and `cutmix_alpha` are both 0, so nothing would be mixed")
         _check_frac('prob', prob); _check_frac('switch_prob', switch_prob)
         _check_frac('label_smoothing', label_smoothing, hi=0.999)
         _check_frac('stop_pct', stop_pct, lo_open=True)
@@ -55,7 +56,9 @@ def draw(self:MixCut,
     if not use_cut:
         lam = rng.beta(self.mixup_alpha, self.mixup_alpha, size=bs)
         return dict(kind='mixup', lam=torch.from_numpy(np.maximum(lam, 1-lam)).float(), perm=perm)
-    if h is None: raise ValueError("MixCut: CutMix needs image batches shaped (bs, C, H, W); set `cutmix_alpha=0` for other inputs")
+    if h is None:
+        raise ValueError("MixCut: CutMix needs image batches shaped (bs, C, H, W); set `cutmix_alpha=0` for other "
+                         "inputs")
     r = np.sqrt(1 - rng.beta(self.cutmix_alpha, self.cutmix_alpha))  # box side as a fraction of the image side
     ch,cw = int(round(h*r)),int(round(w*r))
     cy,cx = int(rng.integers(h)),int(rng.integers(w))
@@ -89,8 +92,10 @@ def before_train(self:MixCut):
 def before_batch(self:MixCut):
     x,y = self.xb[0],self.yb[0]
     if not self.stack and not torch.is_floating_point(y):
-        raise TypeError(f"MixCut: loss `{type(self.learn.loss_func).__name__}` has no `y_int`, so MixCut mixes the targets, "
-                        f"but they are {y.dtype}; use float multi-hot targets (multi-label BCE) or a loss with `y_int=True` (cross-entropy)")
+        raise TypeError(f"MixCut: loss `{type(self.learn.loss_func).__name__}` has no `y_int`, so MixCut mixes the "
+                        f"targets, "
+                        f"but they are {y.dtype}; use float multi-hot targets (multi-label BCE) or a loss with "
+                        f"`y_int=True` (cross-entropy)")
     if self.pct_train >= self.stop_pct: self.d = dict(kind=None)
     else: self.d = self.draw(x.shape[0], *(x.shape[-2:] if x.ndim==4 else (None,None)))
     self.counts[self.d['kind'] or 'clean'] += 1
@@ -134,9 +139,10 @@ def show(self:MixCut,
          kind:str|None=None,# 'mixup' or 'cutmix' to force one, None: as the callback would choose
          max_n:int=4,       # images to show
          seed:int=0,        # seed for this picture only (training is not affected)
-         figsize=(6,2)):
+         figsize=(6,2)):    # matplotlib figure size
     "Show mixed training images titled with both labels and λ, CutMix boxes in red"
-    if kind not in (None,'mixup','cutmix'): raise ValueError(f"MixCut.show: `kind` must be None, 'mixup' or 'cutmix', got {kind!r}")
+    if kind not in (None,'mixup','cutmix'):
+        raise ValueError(f"MixCut.show: `kind` must be None, 'mixup' or 'cutmix', got {kind!r}")
     mc = MixCut(self.mixup_alpha, self.cutmix_alpha, prob=1., seed=seed,
                 switch_prob={'mixup':0., 'cutmix':1., None:self.switch_prob}[kind])
     if kind=='mixup' and mc.mixup_alpha==0: mc.mixup_alpha = 0.4

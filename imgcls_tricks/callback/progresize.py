@@ -19,7 +19,8 @@ def resize_batch(x:Tensor,          # image batch (bs, C, H, W), float
     "Resize an image batch to `size`, antialiased when shrinking, keeping the tensor's fastai type"
     h,w = _hw(size, 'size', 'resize_batch')
     if x.ndim!=4 or not torch.is_floating_point(x):
-        raise ValueError(f"resize_batch: needs a float image batch (bs, C, H, W), got shape {tuple(x.shape)} and {x.dtype}")
+        raise ValueError(f"resize_batch: needs a float image batch (bs, C, H, W), got shape {tuple(x.shape)} and "
+                         f"{x.dtype}")
     if tuple(x.shape[-2:])==(h,w): return x
     shrink = h<x.shape[-2] or w<x.shape[-1]
     kw = {} if mode in ('nearest','area') else dict(align_corners=False)
@@ -53,30 +54,41 @@ class ProgressiveResize(Callback):
         mode:str='bilinear',     # `F.interpolate` mode
     ):
         name = 'ProgressiveResize'
-        if not 0<=start<=finish<=1: raise ValueError(f"{name}: need 0 <= `start` <= `finish` <= 1, got start={start}, finish={finish}")
+        if not 0<=start<=finish<=1:
+            raise ValueError(f"{name}: need 0 <= `start` <= `finish` <= 1, got start={start}, finish={finish}")
         if per not in ('batch','epoch'): raise ValueError(f"{name}: `per` must be 'batch' or 'epoch', got {per!r}")
-        if not (isinstance(step,int) and step>0): raise ValueError(f"{name}: `step` must be a positive int, got {step!r}")
-        if scale_lr not in (None,'linear','sqrt'): raise ValueError(f"{name}: `scale_lr` must be None, 'linear' or 'sqrt', got {scale_lr!r}")
-        if scale_lr and not scale_bs: raise ValueError(f"{name}: `scale_lr` scales the LR with the batch size, so it needs `scale_bs=True`")
-        if scale_bs and end_size is None: raise ValueError(f"{name}: `scale_bs=True` needs an explicit `end_size` (the batch size is chosen before the first batch is seen)")
-        if frozen_size not in ('start','end','grow'): raise ValueError(f"{name}: `frozen_size` must be 'start', 'end' or 'grow', got {frozen_size!r}")
+        if not (isinstance(step,int) and step>0):
+            raise ValueError(f"{name}: `step` must be a positive int, got {step!r}")
+        if scale_lr not in (None,'linear','sqrt'):
+            raise ValueError(f"{name}: `scale_lr` must be None, 'linear' or 'sqrt', got {scale_lr!r}")
+        if scale_lr and not scale_bs:
+            raise ValueError(f"{name}: `scale_lr` scales the LR with the batch size, so it needs `scale_bs=True`")
+        if scale_bs and end_size is None:
+            raise ValueError(f"{name}: `scale_bs=True` needs an explicit `end_size` (the batch size is chosen before "
+                             f"the first batch is seen)")
+        if frozen_size not in ('start','end','grow'):
+            raise ValueError(f"{name}: `frozen_size` must be 'start', 'end' or 'grow', got {frozen_size!r}")
         if isinstance(start_size, float):
-            if not 0<start_size<=1: raise ValueError(f"{name}: a fractional `start_size` must be in (0, 1], got {start_size}")
+            if not 0<start_size<=1:
+                raise ValueError(f"{name}: a fractional `start_size` must be in (0, 1], got {start_size}")
         else: start_size = _hw(start_size, 'start_size')
         if end_size is not None: end_size = _hw(end_size, 'end_size')
         if valid_size not in ('end', None): valid_size = _hw(valid_size, 'valid_size')
         store_attr()
         self.history,self.n_fit,self.lr_scale,self.frozen,self.end = [],0,1.,False,end_size
-
-    def sizes(self, end_size=None)->tuple:
+    def sizes(self, end_size=None # the final size when the callback has none (the batch's own size)
+             )->tuple:
         "(start, end) sizes as (h, w) pairs, resolving a fractional `start_size` against `end_size`"
         e = _hw(ifnone(self.end_size, end_size), 'end_size')
         s = self.start_size
         if isinstance(s, float): s = tuple(max(self.step, int(round(o*s/self.step))*self.step) for o in e)
-        if s[0]>e[0] or s[1]>e[1]: raise ValueError(f"ProgressiveResize: `start_size` {s} is larger than `end_size` {e}")
+        if s[0]>e[0] or s[1]>e[1]:
+            raise ValueError(f"ProgressiveResize: `start_size` {s} is larger than `end_size` {e}")
         return s,e
-
-    def size_at(self, pct:float, frozen:bool=False, end_size=None)->tuple:
+    def size_at(self, pct:float, # fraction of the fit done (`pct_train`)
+                frozen:bool=False, # whether the body is frozen (`frozen_size` then decides)
+                end_size=None # as in `sizes`
+               )->tuple:
         "Training size (h, w) after fraction `pct` of a fit (`frozen`: the body is frozen)"
         s,e = self.sizes(end_size)
         if frozen and self.frozen_size!='grow': return s if self.frozen_size=='start' else e
@@ -143,7 +155,8 @@ def before_step(self:ProgressiveResize):
     self._saved_lrs = [h['lr'] for h in self.opt.hypers]
     for h in self.opt.hypers: h['lr'] = h['lr']*self.lr_scale
 @patch
-def after_step(self:ProgressiveResize):  # fires after a cancelled step too; puts back the exact values, no rounding drift
+# fires after a cancelled step too; puts back the exact values, no rounding drift
+def after_step(self:ProgressiveResize):
     if getattr(self, '_saved_lrs', None) is None: return
     for h,lr in zip(self.opt.hypers, self._saved_lrs): h['lr'] = lr
     self._saved_lrs = None
@@ -156,7 +169,7 @@ def fit_staged(self:Learner,
                epochs=1,              # epochs per stage (int or one per size)
                lr_max=None,           # `fit_one_cycle` max LR (float or one per size)
                **kwargs):             # passed to `fit_one_cycle`
-    "Train with `fit_one_cycle` at each size in turn on `get_dls(size)`, reusing the weights (progressive resizing in stages)"
+    "`fit_one_cycle` at each size in turn on `get_dls(size)`, keeping the weights (progressive resizing in stages)"
     sizes = list(sizes)
     if not sizes: raise ValueError("fit_staged: `sizes` is empty")
     ep,lrs = L(epochs),L(lr_max)
@@ -169,5 +182,6 @@ def fit_staged(self:Learner,
         self.dls = get_dls(s)
         t0 = time.time(); self.fit_one_cycle(e, lr, **kwargs)
         names = ['train_loss','valid_loss'] + [m.name for m in self.metrics]
-        rows.append(dict(size=s, epochs=e, seconds=round(time.time()-t0, 2), **dict(zip(names, self.recorder.values[-1]))))
+        rows.append(dict(size=s, epochs=e, seconds=round(time.time()-t0, 2),
+                         **dict(zip(names, self.recorder.values[-1]))))
     return pd.DataFrame(rows)

@@ -51,8 +51,13 @@ def plot_schedule(sched:TrainSchedule, # the schedule to draw
     return ax
 
 # %% ../../nbs/03_callback.schedule.ipynb #721cd833
-def one_cycle_schedule(n_epoch:int, lr_max:float=1e-3, div:float=25., div_final:float=1e5, pct_start:float=0.25,
-                       moms:tuple=(0.95,0.85,0.95)) -> TrainSchedule:
+def one_cycle_schedule(n_epoch:int, # number of epochs of the fit
+                       lr_max:float=1e-3, # peak learning rate (a float, or one per parameter group)
+                       div:float=25., # the LR starts at `lr_max/div`
+                       div_final:float=1e5, # and ends at `lr_max/div_final`
+                       pct_start:float=0.25, # fraction of the fit spent warming up to `lr_max`
+                       moms:tuple=(0.95,0.85,0.95) # momentum at the start, at the peak LR and at the end
+                      ) -> TrainSchedule: # what `fit_one_cycle(n_epoch, lr_max, ...)` would run
     "The schedule `Learner.fit_one_cycle` runs, built the same way, for previewing"
     lr_max = np.array(lr_max, dtype=float) if (is_listy(lr_max) or np.ndim(lr_max) > 0) else lr_max
     return TrainSchedule('one-cycle', n_epoch, {'lr': combined_cos(pct_start, lr_max/div, lr_max, lr_max/div_final),
@@ -73,7 +78,9 @@ def _combine64(pcts, scheds):
 
 # %% ../../nbs/03_callback.schedule.ipynb #be675772
 def _as_lr(lr, nm):
-    if isinstance(lr, slice): raise TypeError(f"{nm}: a slice needs the learner's parameter groups; call the Learner method, or pass an array")
+    if isinstance(lr, slice):
+        raise TypeError(f"{nm}: a slice needs the learner's parameter groups; call the Learner method, "
+                        "or pass an array")
     a = np.array(lr, dtype=float) if (is_listy(lr) or np.ndim(lr) > 0) else float(lr)
     if np.any(np.asarray(a) <= 0): raise ValueError(f"{nm}: learning rates must be > 0, got {lr}")
     return a
@@ -89,10 +96,14 @@ def warm_restarts_schedule(
 ) -> TrainSchedule:
     "SGDR: cosine from a (decaying) peak down to `lr_min`, restarted every cycle, with an optional warm-up"
     nm = 'warm_restarts_schedule'
-    if int(n_cycles) != n_cycles or n_cycles < 1: raise ValueError(f"{nm}: n_cycles must be an integer >= 1, got {n_cycles}")
-    if int(cycle_len) != cycle_len or cycle_len < 1: raise ValueError(f"{nm}: cycle_len must be an integer >= 1 (epochs), got {cycle_len}")
-    if int(cycle_mult) != cycle_mult or cycle_mult < 1: raise ValueError(f"{nm}: cycle_mult must be an integer >= 1, got {cycle_mult}")
-    if not 0 <= warmup < 1: raise ValueError(f"{nm}: warmup is a share of the first cycle, need 0 <= warmup < 1, got {warmup}")
+    if int(n_cycles) != n_cycles or n_cycles < 1:
+        raise ValueError(f"{nm}: n_cycles must be an integer >= 1, got {n_cycles}")
+    if int(cycle_len) != cycle_len or cycle_len < 1:
+        raise ValueError(f"{nm}: cycle_len must be an integer >= 1 (epochs), got {cycle_len}")
+    if int(cycle_mult) != cycle_mult or cycle_mult < 1:
+        raise ValueError(f"{nm}: cycle_mult must be an integer >= 1, got {cycle_mult}")
+    if not 0 <= warmup < 1:
+        raise ValueError(f"{nm}: warmup is a share of the first cycle, need 0 <= warmup < 1, got {warmup}")
     if not 0 < peak_decay <= 1: raise ValueError(f"{nm}: peak_decay must be in (0, 1], got {peak_decay}")
     lr_max = _as_lr(lr_max, nm)
     lr_min = np.array(lr_min, dtype=float) if (is_listy(lr_min) or np.ndim(lr_min) > 0) else float(lr_min)
@@ -156,7 +167,8 @@ def step_schedule(n_epoch:int, # epochs of training
     "StepLR: hold `lr` for `step_size` epochs, then multiply it by `gamma`, and so on"
     nm = 'step_schedule'
     if int(n_epoch) != n_epoch or n_epoch < 1: raise ValueError(f"{nm}: n_epoch must be an integer >= 1, got {n_epoch}")
-    if int(step_size) != step_size or step_size < 1: raise ValueError(f"{nm}: step_size must be an integer >= 1 (epochs), got {step_size}")
+    if int(step_size) != step_size or step_size < 1:
+        raise ValueError(f"{nm}: step_size must be an integer >= 1 (epochs), got {step_size}")
     if not gamma > 0: raise ValueError(f"{nm}: gamma must be > 0, got {gamma}")
     return TrainSchedule('step', n_epoch, {'lr': _StepSched(_as_lr(lr, nm), step_size, gamma, n_epoch)})
 
@@ -183,7 +195,8 @@ class SnapshotSaver(Callback):
         with_opt:bool=False, # Also save the optimizer state
         overwrite:bool=False, # Allow replacing snapshot files that already exist
     ):
-        if not re.fullmatch(r'[\w.-]+', fname): raise ValueError(f"SnapshotSaver: fname must be a plain file stem (letters, digits, _ . -), got {fname!r}")
+        if not re.fullmatch(r'[\w.-]+', fname):
+            raise ValueError(f"SnapshotSaver: fname must be a plain file stem (letters, digits, _ . -), got {fname!r}")
         store_attr()
         self.paths = L()
 
@@ -191,13 +204,16 @@ class SnapshotSaver(Callback):
 
     def before_fit(self):
         self._ready = False
-        if hasattr(self.learn, 'lr_finder'): self.run = False   # an LR sweep is not a cycle (fastai resets `run` after the fit)
+        if hasattr(self.learn, 'lr_finder'):
+            self.run = False   # an LR sweep is not a cycle (fastai resets `run` after the fit)
 
     def _setup(self):
-        "Read the cycle ends and check for files to protect; at the first training batch, so validate/get_preds don't need cycles"
+        "Read the cycle ends, check files to protect: at the first training batch (validate/get_preds need no cycles)"
         ends = self.cycle_ends
         if ends is None: ends = next((cb.cycle_ends for cb in self.learn.cbs if getattr(cb, 'cycle_ends', None)), None)
-        if not ends: raise ValueError("SnapshotSaver: no cycle ends known; use it with fit_warm_restarts or pass cycle_ends=[...]")
+        if not ends:
+            raise ValueError("SnapshotSaver: no cycle ends known; use it with fit_warm_restarts or pass "
+                             "cycle_ends=[...]")
         self.ends = [int(e) for e in ends]
         skip = next((cb._skip_to for cb in self.learn.cbs if isinstance(cb, SkipToEpoch)), 0)
         todo = [i for i,e in enumerate(self.ends) if e > skip]
