@@ -43,7 +43,8 @@ def _item_hashes(dl):
     if items is None or not len(items): return None
     if all(isinstance(o, (str, Path)) for o in items[:5]):
         if not all(Path(o).is_file() for o in items[:5]): return None
-        return [h or f'unreadable {o}' for o,h in zip(items, pixel_hashes(items))]   # an unreadable file matches nothing
+        # an unreadable file matches nothing
+        return [h or f'unreadable {o}' for o,h in zip(items, pixel_hashes(items))]
     try: return _content_hashes(dl)
     except Exception: return None
 
