@@ -17,7 +17,8 @@ import torchvision.transforms.functional as TF
 __all__ = ['tta_crop_boxes', 'tta_crops', 'tta_preds', 'choose_tta']
 
 # %% ../nbs/06_tta.ipynb #21de2555
-def tta_crop_boxes(h:int, w:int, # image height and width
+def tta_crop_boxes(h:int, # image height
+                   w:int, # image width
                    size # crop size `(ch, cw)`
                   ) -> list: # `(top, left)` of each crop
     "`(top, left)` of the five crops of a `h`x`w` image: top-left, top-right, bottom-left, bottom-right, centre"
