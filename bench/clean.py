@@ -10,6 +10,11 @@ The base images must be distinct for "false pair" to mean anything: a mirror ima
 as the tile (a symmetric texture: aligned RMS <= max(8, 0.25 x contrast), twice the library's thresholds) is dropped
 and counted. The library is timed in one process and with --workers processes (CPU seconds include the workers).
 
+Detection: cleanlab's default, the library's default (cleanlab's flags checked against p(given)) and the pieces in
+between, on plain OOF probabilities and on the average of --repeats OOF runs. `--probs-cache DIR` keeps every OOF run
+and retraining in DIR and reuses them (several processes may share one: `--warm-cache` fills it, `--reverse` retrains
+the variants in reverse order), so a later run only assembles the tables; cached OOF runs keep their CPU seconds.
+
 Run from the repository root: `python bench/clean.py` (`--quick` for a smoke run into bench/results/quick/)."""
 import argparse, hashlib, io, json, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
@@ -104,7 +109,7 @@ def detection(y, labels, vocab, wrong, P, tag, det, rows=True):
     if rows:
         for fb in ('both', 'low_self_confidence'):
             det[f"cleanlab filter_by='{fb}', {tag}"] = prf(cleanlab_find(labels=y, pred_probs=P, filter_by=fb), wrong)
-        det[f'cleanlab default & p(given) < 0.5/C, {tag}'] = prf(cl & (pg < 0.5 / C), wrong)
+        det[f'cleanlab default & p(given) < 1/C (the check without its pair rate), {tag}'] = prf(cl & (pg < 1 / C), wrong)
     return cl, lib
 
 def label_noise(args, root, name, kind, out):
@@ -123,7 +128,12 @@ def label_noise(args, root, name, kind, out):
     det["article's 'ambiguous' bucket (max p 0.5-0.6), plain OOF"] = prf((th.bucket == 'ambiguous').values, wrong)
     cla, liba = detection(y, labels, vocab, wrong, avg, f'OOF averaged over {args.repeats} runs', det)
     acc_true = [round(float((p.argmax(1) == np.array([vocab.index(l) for l in true])).mean()), 3) for p in runs]
-    res = dict(train=len(items), wrong=int(wrong.sum()), detection=det, oof_accuracy_vs_true_labels=acc_true,
+    tags = ['plain OOF', f'OOF averaged over {args.repeats} runs']
+    same = {t: round(float(det[f'library default, {t}']['f1'] - det[f'cleanlab default, {t}']['f1']), 3) for t in tags}
+    same['library on averaged OOF vs cleanlab on plain OOF'] = round(float(det[f'library default, {tags[1]}']['f1'] -
+                                                                            det[f'cleanlab default, {tags[0]}']['f1']), 3)
+    res = dict(train=len(items), wrong=int(wrong.sum()), detection=det, f1_library_minus_cleanlab=same,
+               oof_accuracy_vs_true_labels=acc_true,
                oof_seconds_per_run=secs,
                wall_ms=dict(cleanlab_default=round(1000 * t_cl_default, 1), library_default_n_jobs_1=round(1000 * t_lib, 1)))
     if name in args.retrain_on.split(',') and args.retrain_seeds:
@@ -272,7 +282,8 @@ def to_md(out):
         L += [f"| {k} | {v['flagged']} | {v['precision']} | {v['recall']} | {v['f1']} |" for k, v in r['detection'].items()]
         sec = r['oof_seconds_per_run']; note = ' (computed earlier by the same call; wall not kept)' if sec.get('cached') else ''
         L += ['', f"OOF probabilities per run: {sec} s{note}; their accuracy against the true labels per run: "
-              f"{r.get('oof_accuracy_vs_true_labels')}; wall ms of the detection call: {r['wall_ms']}", '']
+              f"{r.get('oof_accuracy_vs_true_labels')}; wall ms of the detection call: {r['wall_ms']}", '',
+              f"F1 of the library's default minus cleanlab's default: {r.get('f1_library_minus_cleanlab')}", '']
         if 'valid_accuracy' in r:
             L += ['| retrained on | valid accuracy (mean) | per seed |', '|---|---|---|']
             L += [f"| {k} | {v['mean']:.4f} | {v['per_seed']} |" for k, v in r['valid_accuracy'].items()]
@@ -303,7 +314,7 @@ if __name__ == '__main__':
     ap.add_argument('--article-retrain', action='store_true', help="also retrain on the article's rules' cleaning")
     args = ap.parse_args()
     if args.quick: args.folds, args.epochs, args.repeats, args.retrain_seeds, args.n_images = 3, 2, 2, 1, 2000
-    out = {'torch threads': torch.get_num_threads(), 'args': vars(args)}
+    out = {'torch threads': torch.get_num_threads(), 'args': {**vars(args), 'probs_cache': bool(args.probs_cache)}}
     if args.probs_cache: RETRAIN_CACHE = Path(args.probs_cache)/'retrain'
     if args.only != 'dups':
         tmp = Path(tempfile.mkdtemp(prefix='bench_clean_'))
