@@ -10,8 +10,13 @@ The base images must be distinct for "false pair" to mean anything: a mirror ima
 as the tile (a symmetric texture: aligned RMS <= max(8, 0.25 x contrast), twice the library's thresholds) is dropped
 and counted. The library is timed in one process and with --workers processes (CPU seconds include the workers).
 
+Detection: cleanlab's default, the library's default (cleanlab's flags checked against p(given)) and the pieces in
+between, on plain OOF probabilities and on the average of --repeats OOF runs. `--probs-cache DIR` keeps every OOF run
+and retraining in DIR and reuses them (several processes may share one: `--warm-cache` fills it, `--reverse` retrains
+the variants in reverse order), so a later run only assembles the tables; cached OOF runs keep their CPU seconds.
+
 Run from the repository root: `python bench/clean.py` (`--quick` for a smoke run into bench/results/quick/)."""
-import argparse, io, json, os, shutil, sys, tempfile, time, warnings
+import argparse, hashlib, io, json, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
@@ -54,58 +59,100 @@ def learner_factory(dls): return Learner(dls, simple_cnn(dls.c, widths=(16, 32, 
 
 def fit_fn(epochs): return lambda l: l.fit_one_cycle(epochs, 1e-2)
 
+RETRAIN_CACHE = None   # --probs-cache/retrain: one accuracy per (training set, labels, seed, epochs, size)
+
 def retrain(items, labels, valid_items, valid_labels, epochs, seed, size):
     "Train on (items, labels) from scratch, return accuracy on the untouched valid set."
+    key = hashlib.sha1('\n'.join(['/'.join(Path(i).parts[-3:]) + '\t' + str(l) for i, l in zip(items, labels)] +
+                                 [f'{len(valid_items)} {epochs} {seed} {size}']).encode()).hexdigest()
+    f = RETRAIN_CACHE/f'{key}.json' if RETRAIN_CACHE else None
+    if f is not None and f.exists(): return json.loads(f.read_text())['accuracy']
     set_seed(seed)
     allx, ally = list(items) + list(valid_items), list(labels) + list(valid_labels)
     dls = _fold_dls(allx, ally, np.arange(len(items), len(allx)), sorted(set(valid_labels)), size, 32, None, None)
     learn = learner_factory(dls)
     with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(epochs, 1e-2); return float(learn.validate()[1])
+        learn.fit_one_cycle(epochs, 1e-2); acc = float(learn.validate()[1])
+    if f is not None: f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(dict(accuracy=acc)))
+    return acc
 
 def prf(flag, truth):
     tp = int((flag & truth).sum()); p = tp / max(flag.sum(), 1); r = tp / max(truth.sum(), 1)
     return dict(flagged=int(flag.sum()), precision=round(p, 3), recall=round(r, 3), f1=round(2 * p * r / max(p + r, 1e-9), 3))
+
+def oof_runs(args, items, labels, vocab, tag):
+    "`args.repeats` OOF runs (run r: folds seeded 42+r, models seeded r); kept in / read from --probs-cache if given."
+    cache = Path(args.probs_cache)/tag if args.probs_cache else None
+    runs, cpu, wall = [], [], []
+    for r in range(args.repeats):
+        f = cache/f'r{r}.npy' if cache else None
+        if f is not None and f.exists():   # the same call, made earlier: its probabilities and its own timing
+            t = json.loads(f.with_suffix('.json').read_text()) if f.with_suffix('.json').exists() else {}
+            runs.append(np.load(f)); cpu.append(t.get('cpu')); wall.append(t.get('wall')); continue
+        set_seed(r); c0, w0 = time.process_time(), time.time()
+        runs.append(oof_probs(items, labels, learner_factory, n_folds=args.folds, fit=fit_fn(args.epochs), size=args.size,
+                              bs=32, seed=42 + r, vocab=vocab, verbose=False)[0])
+        cpu.append(time.process_time() - c0); wall.append(time.time() - w0)
+        if cache:
+            cache.mkdir(parents=True, exist_ok=True); np.save(f, runs[-1])
+            f.with_suffix('.json').write_text(json.dumps(dict(cpu=cpu[-1], wall=wall[-1])))
+    mean = lambda v: None if None in v else round(float(np.mean(v)), 1)
+    return runs, dict(wall=mean(wall), cpu=mean(cpu), cached=bool(cache) and None in wall)
+
+def detection(y, labels, vocab, wrong, P, tag, det, rows=True):
+    "Detection rows on the probabilities P: cleanlab's default, the library's default, and what each piece adds."
+    n, C = P.shape; pg = P[np.arange(n), y]
+    cl = cleanlab_find(labels=y, pred_probs=P)
+    det[f'cleanlab default, {tag}'] = prf(cl, wrong)
+    lib = find_label_issues(P, labels, vocab).sort_values('idx')
+    det[f'library default, {tag}'] = prf((lib.bucket == 'mislabeled').values, wrong)
+    if rows:
+        for fb in ('both', 'low_self_confidence'):
+            det[f"cleanlab filter_by='{fb}', {tag}"] = prf(cleanlab_find(labels=y, pred_probs=P, filter_by=fb), wrong)
+        det[f'cleanlab default & p(given) < 1/C (the check without its pair rate), {tag}'] = prf(cl & (pg < 1 / C), wrong)
+    return cl, lib
 
 def label_noise(args, root, name, kind, out):
     t = _folder_table(root); tr, va = t[t.split == 'train'], t[t.split == 'valid']
     items, valid_items, true = [root/p for p in tr.path], [root/p for p in va.path], list(tr.label)
     labels, wrong = noisy_labels(true, kind, np.random.default_rng(0))
     vocab = sorted(set(true)); y = np.array([vocab.index(l) for l in labels])
-    probs, cpu, wall = [], [], []
-    for r in range(args.repeats):    # repeat r: new folds (seed 42+r) and new models
-        set_seed(r); c0, w0 = time.process_time(), time.time()
-        probs.append(oof_probs(items, labels, learner_factory, n_folds=args.folds, fit=fit_fn(args.epochs), size=args.size,
-                               bs=32, seed=42 + r, vocab=vocab, verbose=False)[0])
-        cpu.append(time.process_time() - c0); wall.append(time.time() - w0)
-    plain, avg = probs[0], np.mean(probs, 0)
+    runs, secs = oof_runs(args, items, labels, vocab, f'{name}_{kind}_e{args.epochs}_s{args.size}_f{args.folds}')
+    plain, avg = runs[0], np.mean(runs, 0)
     det = {}
     c0 = time.time(); cl = cleanlab_find(labels=y, pred_probs=plain); t_cl_default = time.time() - c0
-    det['cleanlab default, plain OOF'] = prf(cl, wrong)
+    c0 = time.time(); find_label_issues(plain, labels, vocab); t_lib = time.time() - c0
+    cl, lib = detection(y, labels, vocab, wrong, plain, 'plain OOF', det)
     th = find_label_issues(plain, labels, vocab, method='thresholds').sort_values('idx')
     det["article's rule (wrong & p > 0.9), plain OOF"] = prf((th.bucket == 'mislabeled').values, wrong)
     det["article's 'ambiguous' bucket (max p 0.5-0.6), plain OOF"] = prf((th.bucket == 'ambiguous').values, wrong)
-    c0 = time.time(); lib = find_label_issues(plain, labels, vocab).sort_values('idx'); t_lib = time.time() - c0
-    det['library default (confident), plain OOF'] = prf((lib.bucket == 'mislabeled').values, wrong)
-    liba = find_label_issues(avg, labels, vocab).sort_values('idx')
-    det[f'library default, OOF averaged over {args.repeats} runs'] = prf((liba.bucket == 'mislabeled').values, wrong)
-    res = dict(train=len(items), wrong=int(wrong.sum()), detection=det,
-               oof_seconds_per_run=dict(wall=round(float(np.mean(wall)), 1), cpu=round(float(np.mean(cpu)), 1)),
+    cla, liba = detection(y, labels, vocab, wrong, avg, f'OOF averaged over {args.repeats} runs', det)
+    acc_true = [round(float((p.argmax(1) == np.array([vocab.index(l) for l in true])).mean()), 3) for p in runs]
+    tags = ['plain OOF', f'OOF averaged over {args.repeats} runs']
+    same = {t: round(float(det[f'library default, {t}']['f1'] - det[f'cleanlab default, {t}']['f1']), 3) for t in tags}
+    same['library on averaged OOF vs cleanlab on plain OOF'] = round(float(det[f'library default, {tags[1]}']['f1'] -
+                                                                            det[f'cleanlab default, {tags[0]}']['f1']), 3)
+    res = dict(train=len(items), wrong=int(wrong.sum()), detection=det, f1_library_minus_cleanlab=same,
+               oof_accuracy_vs_true_labels=acc_true,
+               oof_seconds_per_run=secs,
                wall_ms=dict(cleanlab_default=round(1000 * t_cl_default, 1), library_default_n_jobs_1=round(1000 * t_lib, 1)))
-    if args.retrain_seeds:
+    if name in args.retrain_on.split(',') and args.retrain_seeds:
         keep = lambda m: ([i for i, k in zip(items, m) if k], [l for l, k in zip(labels, m) if k])
         relab = [p if b == 'mislabeled' else l for l, p, b in zip(labels, liba.pred, liba.bucket)]
         variants = {'noisy labels': (items, labels), 'remove cleanlab issues (plain OOF)': keep(~cl),
                     'library default: remove (averaged OOF)': keep((liba.bucket != 'mislabeled').values),
                     'library default: relabel to prediction (averaged OOF)': (items, relab),
-                    "article's rule: remove wrong & p > 0.9": keep((th.bucket != 'mislabeled').values),
-                    "article's full rule: also remove max p 0.5-0.6": keep(~th.bucket.isin(['mislabeled', 'ambiguous']).values),
                     'true labels (oracle)': (items, true)}
+        if args.article_retrain:
+            variants["article's rule: remove wrong & p > 0.9"] = keep((th.bucket != 'mislabeled').values)
+            variants["article's full rule: also remove max p 0.5-0.6"] = keep(~th.bucket.isin(['mislabeled', 'ambiguous']).values)
         acc = {}
-        for k, (it, lb) in variants.items():
+        for k in (list(variants)[::-1] if args.reverse else list(variants)):   # --reverse: a 2nd process on the cache
+            it, lb = variants[k]
             a = [retrain(it, lb, valid_items, list(va.label), args.epochs, s, args.size) for s in range(args.retrain_seeds)]
             acc[k] = dict(mean=round(float(np.mean(a)), 4), per_seed=[round(x, 4) for x in a])
-        res['valid_accuracy'] = acc
+            print(name, kind, k, acc[k], flush=True)
+        res['valid_accuracy'] = {k: acc[k] for k in variants}
     out.setdefault('label_noise', {})[f'{name}, {kind}'] = res
     print(name, kind, json.dumps(res, indent=1), flush=True)
 
@@ -257,7 +304,10 @@ def to_md(out):
     for key, r in out.get('label_noise', {}).items():
         L += [f"### {key}: {r['wrong']} of {r['train']} training labels wrong", '', '| detection (same probabilities) | flagged | precision | recall | F1 |', '|---|---|---|---|---|']
         L += [f"| {k} | {v['flagged']} | {v['precision']} | {v['recall']} | {v['f1']} |" for k, v in r['detection'].items()]
-        L += ['', f"OOF probabilities per run: {r['oof_seconds_per_run']} s; wall ms of the detection call: {r['wall_ms']}", '']
+        sec = r['oof_seconds_per_run']; note = ' (computed earlier by the same call; wall not kept)' if sec.get('cached') else ''
+        L += ['', f"OOF probabilities per run: {sec} s{note}; their accuracy against the true labels per run: "
+              f"{r.get('oof_accuracy_vs_true_labels')}; wall ms of the detection call: {r['wall_ms']}", '',
+              f"F1 of the library's default minus cleanlab's default: {r.get('f1_library_minus_cleanlab')}", '']
         if 'valid_accuracy' in r:
             L += ['| retrained on | valid accuracy (mean) | per seed |', '|---|---|---|']
             L += [f"| {k} | {v['mean']:.4f} | {v['per_seed']} |" for k, v in r['valid_accuracy'].items()]
@@ -288,19 +338,24 @@ if __name__ == '__main__':
     ap.add_argument('--workers', type=int, default=2); ap.add_argument('--quick', action='store_true')
     ap.add_argument('--only', choices=['noise', 'dups'], default=None)
     ap.add_argument('--datasets', default='digits,photos'); ap.add_argument('--retrain-on', default='digits')
+    ap.add_argument('--probs-cache', default=None, help='folder keeping each OOF run and retraining (reused when there)')
+    ap.add_argument('--kinds', default='symmetric,asymmetric')
+    ap.add_argument('--warm-cache', action='store_true', help='only fill --probs-cache; write no results')
+    ap.add_argument('--reverse', action='store_true', help='retrain the variants in reverse order')
+    ap.add_argument('--article-retrain', action='store_true', help="also retrain on the article's rules' cleaning")
     args = ap.parse_args()
     if args.quick: args.folds, args.epochs, args.repeats, args.retrain_seeds, args.n_images = 3, 2, 2, 1, 2000
-    out = {'torch threads': torch.get_num_threads(), 'args': vars(args)}
+    out = {'torch threads': torch.get_num_threads(), 'args': {**vars(args), 'probs_cache': bool(args.probs_cache)}}
+    if args.probs_cache: RETRAIN_CACHE = Path(args.probs_cache)/'retrain'
     if args.only != 'dups':
         tmp = Path(tempfile.mkdtemp(prefix='bench_clean_'))
         roots = {'digits': Path(digits_folder()), 'photos': photos_folder(tmp/'photos')}
         for name in args.datasets.split(','):
-            for kind in ('symmetric', 'asymmetric'):
-                rs = args.retrain_seeds
-                if name not in args.retrain_on.split(','): args.retrain_seeds = 0
-                label_noise(args, roots[name], name, kind, out); args.retrain_seeds = rs
+            for kind in args.kinds.split(','):
+                label_noise(args, roots[name], name, kind, out)
         shutil.rmtree(tmp, ignore_errors=True)
     if args.only != 'noise': duplicates(args, out)
+    if args.warm_cache: sys.exit(0)
     res = Path(__file__).parent/'results'/('quick' if args.quick else ''); res.mkdir(parents=True, exist_ok=True)
     sfx = '' if args.only is None else '.' + args.only
     if args.only is not None and not args.quick:   # a partial run: merge with the other half if it is there

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from sklearn.model_selection import StratifiedKFold
 from cleanlab.filter import find_label_issues as _cl_find_label_issues
+from cleanlab.count import compute_confident_joint as _cl_confident_joint, estimate_joint as _cl_estimate_joint
 
 # %% ../../nbs/07a_clean.issues.ipynb #76813d95
 _CLEAN_DIR = '.imgcls_clean'   # everything the cleaner writes lives here (hidden: never discovered as a class)
 
 def _layout(root:Path):
-    "(class depth, split folder names): depth 1 for `train|valid/<class>/…` (every top folder a split), 0 for `<class>/…`."
+    "(class depth, split folder names): 1 for `train|valid/<class>/…` (every top folder a split), 0 for `<class>/…`."
     sub = split_folders(root)
     return (0, None) if sub is None else (1, [d.name for d in sub.values()])
 
@@ -102,7 +103,8 @@ def oof_probs(items, # image files
         return np.mean(runs, 0), vocab
     folds = _stratified_folds(labels, n_folds, seed)
     probs = np.full((len(items), len(vocab)), np.nan, dtype=np.float32)
-    for k in progress_bar(range(n_folds), display=verbose and bar):
+    # no bar object at all unless it is shown: fastprogress's console bar prints '█\r' when it is built
+    for k in (progress_bar(range(n_folds)) if verbose and bar else range(n_folds)):
         valid_idx = np.flatnonzero(folds == k)
         dls = _fold_dls(items, labels, valid_idx, vocab, size, bs, item_tfms, batch_tfms)
         learn = learner_factory(dls)
@@ -142,17 +144,26 @@ def _label_index(labels:list, vocab:list) -> np.ndarray:
         else: raise ValueError(f"label {l!r} of item {i} is not in vocab {names}")
     return y
 
-def _confident_learning(y, probs, n_jobs) -> np.ndarray:
+def _cleanlab_flags(y, probs, n_jobs, confident_joint=None) -> np.ndarray:
     "cleanlab's confident learning (per-class thresholds, joint of given and true labels, prune by noise rate)."
-    m = np.asarray(_cl_find_label_issues(labels=y, pred_probs=probs, n_jobs=n_jobs))
+    m = np.asarray(_cl_find_label_issues(labels=y, pred_probs=probs, n_jobs=n_jobs, confident_joint=confident_joint))
     if m.dtype != bool or m.shape != (len(y),):
         raise ValueError(f"cleanlab.filter.find_label_issues returned {m.dtype} values of shape {m.shape}; expected a "
                          f"boolean mask of {len(y)} items (is your cleanlab version returning ranked indices?)")
     return m
 
+def _confident_learning(y, probs, n_jobs, slack=2.0) -> np.ndarray:
+    "cleanlab's flags, kept where p(given) < max(1/C, `slack` x the estimated noise rate of the (given, pred) pair)."
+    cj = _cl_confident_joint(y, probs)
+    m = _cleanlab_flags(y, probs, n_jobs, cj)
+    joint = _cl_estimate_joint(y, probs, confident_joint=cj)   # p(given i, true j)
+    rate = joint / np.clip(joint.sum(0, keepdims=True), 1e-12, None)   # p(given i | true j): the noise rate of a pair
+    n, c = probs.shape; pred = probs.argmax(1)
+    return m & (probs[np.arange(n), y] < np.maximum(1 / c, slack * rate[y, pred]))
+
 def _reasons(bucket, given, pred, p_pred, p_given, method) -> list:
     "One line per item saying why it is in its bucket."
-    why = {'mislabeled': ("confident learning: looks like {p} (p {pp:.2f}); {g} only {pg:.2f}" if method == 'confident'
+    why = {'mislabeled': ("confident learning: looks like {p} (p {pp:.2f}); {g} only {pg:.2f}" if method != 'thresholds'
                           else "wrong, p > threshold ({p} {pp:.2f})"),
            'ambiguous': "unsure: max p {pp:.2f} (ambiguous band)",
            'wrong': "model prefers {p} ({pp:.2f}), not confidently", 'ok': ''}
@@ -163,7 +174,7 @@ def find_label_issues(probs, # (n_items, n_classes) probabilities, ideally out-o
                       labels, # given label of each item: class names, or integer positions in `vocab` (never a mix)
                       vocab=None, # class names in column order; default `range(n_classes)`
                       items=None, # optional file paths, copied to a `path` column
-                      method:str='confident', # 'confident' (confident learning) or 'thresholds' (the write-up's rule)
+                      method:str='confident', # 'confident', 'cleanlab' (its default, unchecked) or 'thresholds'
                       wrong_p:float=0.9, # 'thresholds': wrong with max p above this -> 'mislabeled'
                       ambiguous=(0.5, 0.6), # max p within [lo, hi] -> 'ambiguous' (both methods)
                       n_jobs:int=1, # processes for cleanlab; 1 avoids starting a process pool (100+ ms) for a small job
@@ -184,14 +195,14 @@ def find_label_issues(probs, # (n_items, n_classes) probabilities, ideally out-o
     lo, hi = ambiguous
     if not (0 < wrong_p < 1 and 0 <= lo <= hi <= 1):
         raise ValueError(f"need 0 < wrong_p < 1 and 0 <= lo <= hi <= 1, got wrong_p={wrong_p}, ambiguous={ambiguous}")
-    if method == 'cleanlab': method = 'confident'   # the earlier name of the same thing
-    if method not in ('confident', 'thresholds'):
-        raise ValueError(f"method must be 'confident' or 'thresholds', got {method!r}")
+    if method not in ('confident', 'cleanlab', 'thresholds'):
+        raise ValueError(f"method must be 'confident', 'cleanlab' or 'thresholds', got {method!r}")
     y = _label_index(labels, vocab)
     pred, p_pred = probs.argmax(1), probs.max(1)
     p_given = probs[np.arange(n), y]
-    if method == 'confident': mislabeled = _confident_learning(y, probs, n_jobs) if n else np.zeros(0, bool)
-    else: mislabeled = (pred != y) & (p_pred > wrong_p)
+    if not n or method == 'thresholds': mislabeled = (pred != y) & (p_pred > wrong_p)
+    elif method == 'cleanlab': mislabeled = _cleanlab_flags(y, probs, n_jobs)
+    else: mislabeled = _confident_learning(y, probs, n_jobs)
     amb = ~mislabeled & (p_pred >= lo) & (p_pred <= hi)
     bucket = np.where(mislabeled, 'mislabeled', np.where(amb, 'ambiguous', np.where(pred != y, 'wrong', 'ok')))
     given, predn = [str(vocab[i]) for i in y], [str(vocab[i]) for i in pred]
