@@ -160,7 +160,7 @@ def recipe_preds(res, # what `train_classifier` returned
 
 # %% ../nbs/09_recipe.ipynb #4b68be22
 def train_classifier(path, # image folder: `root/<class>/<img>` or `root/train|valid/<class>/<img>`
-                     epochs:int=8, # epochs of `fit_one_cycle` for each model
+                     epochs:int=10, # epochs of `fit_one_cycle` for each model
                      size=None, # image side; default: the folder's most common side
                      cached:bool=True, # decode the images once into memory (`cached_dls`); False: `folder_dls`
                      bs:int=64, # batch size
