@@ -85,6 +85,7 @@ def main():
     p.add_argument('--rows', default='all', choices=['all', 'plain', 'recipe'], help='which rows this process runs')
     p.add_argument('--part', default=None, help='write recipe.part-NAME.json only (one process per seed and rows)')
     p.add_argument('--merge', action='store_true', help='combine the recipe.part-*.json files into recipe.json/.md')
+    p.add_argument('--note', default='', help='a sentence added under the table (e.g. what did not finish)')
     a = p.parse_args()
     if a.quick: a.epochs, a.seeds, a.n_per_class, a.recipe_epochs = 2, [0], 40, [2]
     e0 = a.recipe_epochs[0]
@@ -149,6 +150,7 @@ def report(a, out, rows, n_test):
     for r in summ:
         md.append(f"| {r['run']} | {r['n']} | {r['acc_mean']:.3f} ± {r['acc_sd']:.3f} | {r['gain']:+.3f} | {r['cpu_s']:.1f} | "
                   f"{r['cpu_ratio']:.2f}× | {r['wall_s']:.1f} |")
+    if getattr(a, 'note', ''): md += ['', a.note]
     md += ['', "**Rule** (plain fastai's final accuracy in <= 0.5× its CPU time, or +2 points at <= 1× its CPU time):"]
     for d in summ:
         if d['run'] not in [f'recipe, {e} epochs' for e in a.recipe_epochs]: continue
