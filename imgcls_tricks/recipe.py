@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastai.vision.all import *
 from PIL import Image, ImageDraw
 from .data import data_dir, stratified_split, folder_dls
+from .cached import cached_dls
 from .augment import AugPolicy
 from .datasets import _cached, _finish_folder, _tmp_beside
 from .learner import simple_cnn
@@ -17,11 +18,12 @@ from .callback.mixup import MixCut
 from .tta import choose_tta, tta_preds
 from .ensemble import ensemble_preds
 from .diagnose.log import ExperimentLog
+from .diagnose.report import class_weights
 import json, os, shutil, tempfile, time, warnings
 
 # %% auto #0
-__all__ = ['CAPSTONE_CLASSES', 'capstone_image', 'capstone_folder', 'class_weights', 'recipe_learner', 'recipe_preds',
-           'train_classifier', 'BudgetSpent', 'time_budget']
+__all__ = ['CAPSTONE_CLASSES', 'capstone_image', 'capstone_folder', 'recipe_learner', 'recipe_preds', 'train_classifier',
+           'BudgetSpent', 'time_budget']
 
 # %% ../nbs/09_recipe.ipynb #d26b69d8
 CAPSTONE_CLASSES = ('circle', 'ellipse', 'square', 'rectangle', 'triangle', 'star', 'cross', 'ring')
@@ -51,7 +53,8 @@ def _shape_mask(kind, S, cx, cy, r, ang, rng) -> Image.Image:
     m = Image.new('L', (S, S), 0)
     d, c, s = ImageDraw.Draw(m), np.cos(ang), np.sin(ang)
     for i, p in enumerate(_outline(kind, r, rng)):
-        d.polygon([tuple(v) for v in p @ np.array([[c, s], [-s, c]]) + (cx, cy)], fill=0 if i and kind == 'ring' else 255)
+        xy = [tuple(v) for v in p @ np.array([[c, s], [-s, c]]) + (cx, cy)]
+        d.polygon(xy, fill=0 if i and kind == 'ring' else 255)
     return m
 
 def _colour(rng, avoid=None) -> tuple:
@@ -66,7 +69,8 @@ def capstone_image(kind:str, # one of `CAPSTONE_CLASSES`
                    clutter:int=1, # most distractor shapes
                   ) -> Image.Image:
     "One scene: gradient background, small distractor shapes and lines, and one large shape of kind `kind`."
-    if kind not in CAPSTONE_CLASSES: raise ValueError(f"capstone_image: kind={kind!r} is not one of {CAPSTONE_CLASSES}")
+    if kind not in CAPSTONE_CLASSES:
+        raise ValueError(f"capstone_image: kind={kind!r} is not one of {CAPSTONE_CLASSES}")
     rng = ifnone(rng, np.random.default_rng(0))
     S = size*4                                                 # draw 4x larger, then shrink: smooth edges
     yy, xx = np.mgrid[0:S, 0:S]/S
@@ -78,11 +82,14 @@ def capstone_image(kind:str, # one of `CAPSTONE_CLASSES`
     im = Image.fromarray(bg.astype(np.uint8))
     for _ in range(rng.integers(0, clutter+1)):                # distractors: small shapes of any class
         k = CAPSTONE_CLASSES[rng.integers(len(CAPSTONE_CLASSES))]
-        im.paste(_colour(rng), mask=_shape_mask(k, S, *rng.uniform(0, S, 2), rng.uniform(.05, .09)*S, rng.uniform(0, 2*np.pi), rng))
+        r = rng.uniform(.05, .09)*S
+        im.paste(_colour(rng), mask=_shape_mask(k, S, *rng.uniform(0, S, 2), r, rng.uniform(0, 2*np.pi), rng))
     if rng.random() < .3:                                      # and sometimes a line
-        ImageDraw.Draw(im).line([tuple(rng.uniform(0, S, 2)), tuple(rng.uniform(0, S, 2))], fill=_colour(rng), width=int(S*.03))
+        ends = [tuple(rng.uniform(0, S, 2)), tuple(rng.uniform(0, S, 2))]
+        ImageDraw.Draw(im).line(ends, fill=_colour(rng), width=int(S*.03))
     r = rng.uniform(.3, .42)*S                                 # the labelled shape: large, on top
-    im.paste(_colour(rng, bg.mean((0, 1))), mask=_shape_mask(kind, S, *rng.uniform(r*.9, S-r*.9, 2), r, rng.uniform(0, 2*np.pi), rng))
+    m = _shape_mask(kind, S, *rng.uniform(r*.9, S-r*.9, 2), r, rng.uniform(0, 2*np.pi), rng)
+    im.paste(_colour(rng, bg.mean((0, 1))), mask=m)
     x = np.asarray(im.resize((size, size), Image.BOX), dtype=np.float32)
     x = x + rng.normal(0, rng.uniform(0, 3), x.shape)          # a little sensor noise
     return Image.fromarray(x.clip(0, 255).astype(np.uint8))
@@ -96,7 +103,8 @@ def capstone_folder(dest=None, # target folder; default under `data_dir()`
                     force:bool=False, # rewrite even if a matching copy exists
                    ) -> Path:
     "The generated shapes dataset as `train/<class>/*.png` and `valid/<class>/*.png` (cached, written atomically)."
-    if n_per_class < 2: raise ValueError(f"capstone_folder: n_per_class={n_per_class} must be >= 2 (one train, one valid)")
+    if n_per_class < 2:
+        raise ValueError(f"capstone_folder: n_per_class={n_per_class} must be >= 2 (one train, one valid)")
     dest = Path(dest) if dest is not None else data_dir()/f'capstone{size}_{n_per_class}_s{seed}'
     meta = dict(source='imgcls_tricks.capstone', classes=list(CAPSTONE_CLASSES), n_per_class=n_per_class, size=size,
                 valid_pct=valid_pct, seed=seed, version=1)
@@ -114,20 +122,15 @@ def capstone_folder(dest=None, # target folder; default under `data_dir()`
     return _finish_folder(tmp, dest, meta, force)   # the same atomic swap as the course's other datasets
 
 # %% ../nbs/09_recipe.ipynb #a2be54b7
-def class_weights(counts, # images per class in the training set
-                 ) -> Tensor: # one weight per class, mean 1
-    "Inverse-frequency weights for cross-entropy: a class with half the images counts twice as much."
-    c = tensor(np.asarray(counts, dtype=np.float32)).clamp_min(1)
-    return c.sum()/(len(c)*c)
-
-def recipe_learner(dls, # the data (`folder_dls`)
+def recipe_learner(dls, # the data (`cached_dls` or `folder_dls`)
                    arch=simple_cnn, # `arch(n_out)` builds the model
-                   weighted:bool=False, # class-weighted cross-entropy (see `class_weights`)
+                   weighted:bool=False, # class-weighted cross-entropy (lesson 08's `class_weights`)
                    mixcut=False, # mix training images: True for `MixCut()`, or a `MixCut`
                    progressive=None, # a `ProgressiveResize`, or None
                   ) -> Learner:
     "A fastai `Learner` with the recipe's loss, metric and callbacks."
-    w = class_weights(dls.data_report.counts['train']) if weighted else None
+    n = dls.data_report.counts['train'].to_numpy()                      # images per class, in vocab order
+    w = class_weights(np.repeat(np.arange(len(n)), n), len(n)) if weighted else None
     cbs = [MixCut() if mixcut is True else mixcut] if mixcut else []
     if progressive is not None: cbs.append(progressive)
     return Learner(dls, arch(dls.c), loss_func=CrossEntropyLossFlat(weight=w), metrics=accuracy, cbs=cbs)
@@ -141,7 +144,8 @@ def _acc(p, y): return float((p.argmax(1) == y).float().mean())
 
 def _find_lr(learn, steps, seed, rule):
     r = learn.find_lr(num_it=steps, seed=seed, recommend=rule)
-    if not np.isfinite(r.recommended): raise RuntimeError("train_classifier: find_lr found no usable learning rate; pass lr=...")
+    if not np.isfinite(r.recommended):
+        raise RuntimeError("train_classifier: find_lr found no usable learning rate; pass lr=...")
     return r
 
 def recipe_preds(res, # what `train_classifier` returned
@@ -156,8 +160,9 @@ def recipe_preds(res, # what `train_classifier` returned
 
 # %% ../nbs/09_recipe.ipynb #4b68be22
 def train_classifier(path, # image folder: `root/<class>/<img>` or `root/train|valid/<class>/<img>`
-                     epochs:int=8, # epochs of `fit_one_cycle` for each model
+                     epochs:int=10, # epochs of `fit_one_cycle` for each model
                      size=None, # image side; default: the folder's most common side
+                     cached:bool=True, # decode the images once into memory (`cached_dls`); False: `folder_dls`
                      bs:int=64, # batch size
                      policy:AugPolicy|None=None, # label-safe augmentation; default `AugPolicy()`
                      arch=simple_cnn, # `arch(n_out)` builds the model
@@ -166,7 +171,7 @@ def train_classifier(path, # image folder: `root/<class>/<img>` or `root/train|v
                      lr_rule:str='slide', # which `find_lr` suggestion to use (see the numbers below)
                      mixcut=False, # mix training images: True for `MixCut()`, or a `MixCut`
                      progressive=None, # a `ProgressiveResize`, or None
-                     weighted:bool|None=None, # class-weighted loss; None: on when the largest class is > 2x the smallest
+                     weighted:bool|None=None, # class-weighted loss; None: on when largest class > 2x the smallest
                      tta:bool=True, # choose TTA on half of validation, report its gain on the other half
                      n_models:int=1, # models in the ensemble (model i starts from `seed + i`)
                      log_dir=None, # `ExperimentLog` folder (None: no log)
@@ -175,10 +180,11 @@ def train_classifier(path, # image folder: `root/<class>/<img>` or `root/train|v
                     ) -> AttrDict: # learn, learners, lr, lr_find, tta, valid_acc, ensemble_acc, report, cpu_s
     "Train an image classifier: data checks, LR finder, one-cycle, optional tricks, TTA chosen on validation, ensemble."
     c0 = time.process_time()
-    dls = folder_dls(path, size=size, bs=bs, policy=policy, verbose=show)
+    dls = (cached_dls if cached else folder_dls)(path, size=size, bs=bs, policy=policy, verbose=show)
     rep = dls.data_report
     if weighted is None: weighted = bool(rep.imbalance > 2)
-    rows = [('data', f'{int(rep.counts.train.sum())} train, {int(rep.counts.valid.sum())} valid, {dls.c} classes',
+    rows = [('data', f'{int(rep.counts.train.sum())} train, {int(rep.counts.valid.sum())} valid, {dls.c} classes'
+             + (', decoded once into memory' if cached else ''),
              f'imbalance {rep.imbalance:.1f}x: weighted loss {"on" if weighted else "off"}')]
     res, learners = AttrDict(lr_find=None, tta=None), []
     for i in range(n_models):
@@ -186,18 +192,24 @@ def train_classifier(path, # image folder: `root/<class>/<img>` or `root/train|v
         learn = recipe_learner(dls, arch, weighted, mixcut, progressive)
         if i == 0:
             if lr is None: res.lr_find = _find_lr(learn, lr_steps, seed, lr_rule); lr = res.lr_find.recommended
-            rows.append(('learning rate', f'{lr:.1e}', f'find_lr {lr_rule}, {lr_steps} steps' if res.lr_find else 'given'))
+            how = f'find_lr {lr_rule}, {lr_steps} steps' if res.lr_find else 'given'
+            rows.append(('learning rate', f'{lr:.1e}', how))
         _fit(learn, epochs, lr, show and i == 0, [ExperimentLog(log_dir, run_name=f'recipe-{i}')] if log_dir else [])
         learners.append(learn)
     tricks = ', '.join(t for t, on in (('MixCut', mixcut), ('progressive resizing', progressive is not None)) if on)
-    rows.append(('schedule', f'fit_one_cycle({epochs}, {lr:.1e})', f'{n_models} model(s)' + (f', {tricks}' if tricks else '')))
-    res.update(learners=learners, learn=learners[0], lr=lr, valid_acc=[float(l.recorder.values[-1][2]) for l in learners])
+    extra = f', {tricks}' if tricks else ''
+    rows.append(('schedule', f'fit_one_cycle({epochs}, {lr:.1e})', f'{n_models} model(s){extra}'))
+    accs = [float(l.recorder.values[-1][2]) for l in learners]
+    res.update(learners=learners, learn=learners[0], lr=lr, valid_acc=accs)
     if tta:
         with learners[0].no_bar(): res.tta = choose_tta(learners[0])
-        rows.append(('TTA', str(res.tta.tfms), f'accuracy {res.tta.plain:.3f} → {res.tta.tta:.3f} on the held-apart half'))
+        gain = f'accuracy {res.tta.plain:.3f} → {res.tta.tta:.3f} on the held-apart half'
+        rows.append(('TTA', str(res.tta.tfms), gain))
     probs, targs = recipe_preds(res)
     res.ensemble_acc = _acc(probs, targs)
-    if n_models > 1: rows.append(('ensemble', f'mean of {n_models}', f'accuracy {np.mean(res.valid_acc):.3f} (one) → {res.ensemble_acc:.3f}'))
+    if n_models > 1:
+        gain = f'accuracy {np.mean(res.valid_acc):.3f} (one) → {res.ensemble_acc:.3f}'
+        rows.append(('ensemble', f'mean of {n_models}', gain))
     res.update(cpu_s=time.process_time() - c0, report=pd.DataFrame(rows, columns=['step', 'choice', 'measured']))
     return res
 
