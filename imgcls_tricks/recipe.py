@@ -107,7 +107,7 @@ def capstone_folder(dest=None, # target folder; default under `data_dir()`
         raise ValueError(f"capstone_folder: n_per_class={n_per_class} must be >= 2 (one train, one valid)")
     dest = Path(dest) if dest is not None else data_dir()/f'capstone{size}_{n_per_class}_s{seed}'
     meta = dict(source='imgcls_tricks.capstone', classes=list(CAPSTONE_CLASSES), n_per_class=n_per_class, size=size,
-                valid_pct=valid_pct, seed=seed, version=1)
+                valid_pct=valid_pct, seed=seed, version=2)
     if _cached(dest, meta, force): return dest
     rng = np.random.default_rng(seed)
     labels = [k for k in CAPSTONE_CLASSES for _ in range(n_per_class)]
