@@ -219,7 +219,7 @@ def train(path=None, # image folder; None = the embedded digits
     learn = _make_learner(dls, arch, pretrained)
     out.mkdir(parents=True, exist_ok=True); learn.path = out
     run = dict(arch=f"{arch}, {'ImageNet weights' if pretrained else 'from scratch'}", seed=seed, mixup=mixup,
-               context=context, planned=epochs)
+               context=context, planned=epochs, batch_size=bs)   # the global batch (measured in one process)
     found = None
     if lr == 'auto': lr, found, run['lr_find'] = _auto_lr(learn, seed, progress)
     guard, prog = NonFiniteGuard(warn=False), ProgressiveResize(start_size=progressive) if progressive else None
