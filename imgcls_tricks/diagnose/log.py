@@ -191,7 +191,8 @@ def record_run(self:ExperimentLog, learn:Learner, # the trained learner
         batch_size=dls.train.bs * max(1, num_distrib()),   # the global batch
         epochs=dict(planned=planned or len(vals), run=len(vals)), best_metric=self._best(names, vals),
         final_metrics={n: (None if v is None else float(v)) for n, v in zip(names, vals[-1] if vals else [])},
-        per_class={c: dict(precision=r.precision, recall=r.recall, f1=r.f1, support=int(r.support))
+        per_class={c: dict(precision=r.precision, recall=r.recall, f1=r.f1, support=int(r.support),
+                           roc_auc=r.get('roc_auc'), note=r.get('note') or None)
                    for c, r in rep.iterrows() if c in vocab},   # the averages: `training_metrics`
         confusion_matrix=dict(labels=vocab, rows_are='actual', matrix=rep.attrs['confusion']),
         worst_errors=_worst_errors(dls, probs, targs, vocab, self.n_errors), diagnosis=diag,
