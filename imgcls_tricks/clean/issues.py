@@ -75,7 +75,8 @@ def oof_probs(items, # image files
               fit=None, # `fit(learn)` trains one fold; default `learn.fit_one_cycle(3, 1e-2)`
               size=None, # resize to this (needed when the images differ in size)
               bs:int=64, # batch size
-              item_tfms=None, batch_tfms=None, # extra transforms (e.g. an `AugPolicy(...).tfms()`)
+              item_tfms=None, # extra item transforms (after the resize)
+              batch_tfms=None, # extra batch transforms (e.g. an `AugPolicy(...).tfms()`)
               seed:int=42, # seed of the fold assignment (its own RNG)
               vocab=None, # class order of the columns; default sorted labels
               n_repeats:int=1, # repeat the K-fold run with new folds and new models, and average the probabilities
@@ -217,7 +218,7 @@ def find_label_issues(probs, # (n_items, n_classes) probabilities, ideally out-o
 def show_issues(issues:pd.DataFrame, # rows of `find_label_issues(..., items=...)`, e.g. one bucket
                 root=None, # folder the paths are relative to
                 max_n:int=8, # most images shown
-                ncols:int=4,
+                ncols:int=4, # images per row
                ):
     "A grid of flagged images, each titled given → predicted (probability)."
     d = issues.head(max_n); root = Path(root) if root is not None else Path('/')
