@@ -11,7 +11,8 @@ for s in 0 1 2; do
   python bench/recipe.py --seeds $s --rows recipe --part ${s}recipe &
 done; wait
 ```
-then `python bench/recipe.py --merge`.
+then `python bench/recipe.py --merge`. `--digits` measures the quick default instead: `train_classifier`
+on the embedded digits with `AugPolicy.digits()`, per seed (`bench/results/recipe.digits.json`).
 
 Plain fastai = `ImageDataLoaders.from_folder` + `aug_transforms()` + `Learner(simple_cnn)` + `fit_one_cycle(epochs)` at
 fastai's default LR (1e-3), trained until it is near its plateau. The recipe is `train_classifier` with its defaults;
@@ -74,6 +75,27 @@ def run_recipes(path, df, a, seed):
             with r.learn.no_bar(): p, y = r.learn.get_preds(dl=dl)
             yield name + ', TTA off at test', dict(acc=_acc(p, y), cpu=t.cpu, wall=t.wall)
 
+def digits(seeds) -> list:
+    "`train_classifier` on the embedded digits, with digits' augmentation policy (lesson 00b: no flips, small turns)."
+    from imgcls_tricks.datasets import digits_folder
+    from imgcls_tricks.augment import AugPolicy
+    path, rows = digits_folder(), []
+    for s in seeds:
+        with Timer() as t: r = train_classifier(path, seed=s, show=False, policy=AugPolicy.digits())
+        p, y = recipe_preds(r, r.learn.dls.valid)
+        rows.append(dict(seed=s, valid_acc=r.valid_acc[0], valid_acc_tta=_acc(p, y), cpu=t.cpu, wall=t.wall))
+        print(rows[-1], flush=True)
+    return rows
+
+def digits_md(rows) -> str:
+    "One paragraph for recipe.md: the quick default on the digits."
+    acc, tta = np.array([r['valid_acc'] for r in rows]), np.array([r['valid_acc_tta'] for r in rows])
+    cpu, wall = np.array([r['cpu'] for r in rows]), np.array([r['wall'] for r in rows])
+    return (f"Digits (`digits_folder()`, 359 valid images, `AugPolicy.digits()`, {len(rows)} seeds): `train_classifier` "
+            f"reaches {acc.mean():.3f} ± {acc.std(ddof=1):.3f} valid accuracy ({tta.mean():.3f} with its TTA) in "
+            f"{cpu.mean():.0f} CPU s, {wall.max():.0f} s wall at most, torch on 1 thread "
+            "(`python bench/recipe.py --digits`).")
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--quick', action='store_true')
@@ -86,6 +108,8 @@ def main():
     p.add_argument('--part', default=None, help='write recipe.part-NAME.json only (one process per seed and rows)')
     p.add_argument('--merge', action='store_true', help='combine the recipe.part-*.json files into recipe.json/.md')
     p.add_argument('--note', default='', help='a sentence added under the table (e.g. what did not finish)')
+    p.add_argument('--digits', action='store_true',
+                   help="the quick default instead: train_classifier's defaults on the embedded digits, per seed")
     a = p.parse_args()
     if a.quick: a.epochs, a.seeds, a.n_per_class, a.recipe_epochs = 2, [0], 40, [2]
     e0 = a.recipe_epochs[0]
@@ -98,6 +122,11 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     if a.merge: return merge(a, out)
     torch.set_num_threads(1)
+    if a.digits:                                     # `recipe.digits.json`; the numbers go under recipe.md's table
+        rows = digits(a.seeds)
+        (out/'recipe.digits.json').write_text(json.dumps(dict(settings=vars(a), runs=rows), indent=1, default=str))
+        (out/'recipe.digits.md').write_text(digits_md(rows) + '\n'); print(digits_md(rows))
+        return
     path = capstone_folder(n_per_class=a.n_per_class)
     test_root = capstone_folder(n_per_class=max(a.n_per_class//4, 10), seed=1000)
     files = sorted(Path(test_root).glob('*/*/*.png'))
@@ -167,6 +196,7 @@ def report(a, out, rows, n_test):
            "one default. 'TTA off at test' scores the same models without TTA. Command: "
            f"`OMP_NUM_THREADS=1 python bench/recipe.py{' --quick' if a.quick else ''}`, or one process per seed and "
            "`--rows plain|recipe`, all started together, then `--merge` (the module docstring has the loop)."]
+    if (out/'recipe.digits.md').exists(): md += ['', (out/'recipe.digits.md').read_text().strip()]
     (out/'recipe.md').write_text('\n'.join(md) + '\n')
     print('\n'.join(md))
 
