@@ -8,10 +8,12 @@ Duplicates: 5,000 natural-looking images (photo crops + coloured digits) in trai
 exact and near copies (1-px shift, noise, JPEG q75): the library vs imagehash pHash/dHash loops and cleanvision.
 The base images must be distinct for "false pair" to mean anything: a mirror image of a photo tile that looks the same
 as the tile (a symmetric texture: aligned RMS <= max(8, 0.25 x contrast), twice the library's thresholds) is dropped
-and counted. The library is timed in one process and with --workers processes (CPU seconds include the workers).
+and counted. The library is timed with one thread and with its default (one decoding thread per CPU).
 
-Detection: cleanlab's default, the library's default (cleanlab's flags checked against p(given)) and the pieces in
-between, on plain OOF probabilities and on the average of --repeats OOF runs. `--probs-cache DIR` keeps every OOF run
+Detection: cleanlab's default, the library's default (the flags of either of cleanlab's two rankings, by pair and
+by class, checked against p(given)) and the pieces in between, on plain OOF probabilities and on the average of
+--repeats OOF runs. Two noise draws (`--noise-seeds 0,1`): the library's rule was chosen on draw 0; draw 1 tests it.
+`--probs-cache DIR` keeps every OOF run
 and retraining in DIR and reuses them (several processes may share one: `--warm-cache` fills it, `--reverse` retrains
 the variants in reverse order), so a later run only assembles the tables; cached OOF runs keep their CPU seconds.
 
@@ -20,7 +22,7 @@ import argparse, hashlib, io, json, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
-from fastai.vision.all import Learner, accuracy, set_seed
+from fastai.vision.all import Learner, accuracy, set_seed, defaults
 from cleanlab.filter import find_label_issues as cleanlab_find
 from imgcls_tricks.datasets import digits_folder
 from imgcls_tricks.clean.issues import oof_probs, find_label_issues, _folder_table, _fold_dls
@@ -107,17 +109,31 @@ def detection(y, labels, vocab, wrong, P, tag, det, rows=True):
     lib = find_label_issues(P, labels, vocab).sort_values('idx')
     det[f'library default, {tag}'] = prf((lib.bucket == 'mislabeled').values, wrong)
     if rows:
-        for fb in ('both', 'low_self_confidence'):
-            det[f"cleanlab filter_by='{fb}', {tag}"] = prf(cleanlab_find(labels=y, pred_probs=P, filter_by=fb), wrong)
-        det[f'cleanlab default & p(given) < 1/C (the check without its pair rate), {tag}'] = prf(cl & (pg < 1 / C), wrong)
+        by = {fb: cleanlab_find(labels=y, pred_probs=P, filter_by=fb) for fb in ('both', 'low_self_confidence')}
+        for fb, m in by.items(): det[f"cleanlab filter_by='{fb}', {tag}"] = prf(m, wrong)
+        det[f"either ranking, unchecked (default | 'low_self_confidence'), {tag}"] = prf(cl | by['low_self_confidence'],
+                                                                                        wrong)
+        _, lib1 = check_only(y, P, cl)
+        det[f"cleanlab default, checked (the check alone), {tag}"] = prf(lib1, wrong)
     return cl, lib
 
-def label_noise(args, root, name, kind, out):
+def check_only(y, P, flags):
+    "The library's check on cleanlab's default flags alone: p(given) < max(1/C, 2 x the pair's estimated noise rate)."
+    from cleanlab.count import estimate_joint
+    n, C = P.shape; J = estimate_joint(y, P); rate = J / J.sum(0, keepdims=True); pred = P.argmax(1)
+    keep = P[np.arange(n), y] < np.maximum(1 / C, 2 * rate[y, pred])
+    return keep, flags & keep
+
+def label_noise(args, root, name, kind, out, noise_seed=0):
     t = _folder_table(root); tr, va = t[t.split == 'train'], t[t.split == 'valid']
     items, valid_items, true = [root/p for p in tr.path], [root/p for p in va.path], list(tr.label)
-    labels, wrong = noisy_labels(true, kind, np.random.default_rng(0))
+    labels, wrong = noisy_labels(true, kind, np.random.default_rng(noise_seed))
     vocab = sorted(set(true)); y = np.array([vocab.index(l) for l in labels])
-    runs, secs = oof_runs(args, items, labels, vocab, f'{name}_{kind}_e{args.epochs}_s{args.size}_f{args.folds}')
+    tag = f'{name}_{kind}_e{args.epochs}_s{args.size}_f{args.folds}' + (f'_n{noise_seed}' if noise_seed else '')
+    if args.probs_cache:   # what a later analysis of the cached runs needs: given and true labels
+        (Path(args.probs_cache)/tag).mkdir(parents=True, exist_ok=True)
+        (Path(args.probs_cache)/tag/'meta.json').write_text(json.dumps(dict(labels=labels, true=true, vocab=vocab)))
+    runs, secs = oof_runs(args, items, labels, vocab, tag)
     plain, avg = runs[0], np.mean(runs, 0)
     det = {}
     c0 = time.time(); cl = cleanlab_find(labels=y, pred_probs=plain); t_cl_default = time.time() - c0
@@ -153,7 +169,7 @@ def label_noise(args, root, name, kind, out):
             acc[k] = dict(mean=round(float(np.mean(a)), 4), per_seed=[round(x, 4) for x in a])
             print(name, kind, k, acc[k], flush=True)
         res['valid_accuracy'] = {k: acc[k] for k in variants}
-    out.setdefault('label_noise', {})[f'{name}, {kind}'] = res
+    out.setdefault('label_noise', {})[f'{name}, {kind}' + (f' (noise draw {noise_seed})' if noise_seed else '')] = res
     print(name, kind, json.dumps(res, indent=1), flush=True)
 
 # ---------------------------------------------------------------- duplicates
@@ -206,7 +222,7 @@ def _perturb(im, k, rng):
     return im
 
 def _timed(f):
-    "(f(), wall s, CPU s of this process and its finished worker processes)."
+    "(f(), wall s, CPU s of this process, all its threads)."
     cpu = lambda: time.process_time() + sum(os.times()[2:4])
     c0, w0 = cpu(), time.time(); r = f(); return r, time.time() - w0, cpu() - c0
 
@@ -240,12 +256,11 @@ def duplicates(args, out):
             dd = np.bitwise_count(h[s:s + 1000, None] ^ h[None, :]); i, j = np.nonzero(dd <= 4)
             pairs += [(files[a + s], files[b]) for a, b in zip(i, j) if b > a + s]
         return pairs
-    lib_runs = {'library, one process (n_workers=0)': lambda: find_duplicates(work, n_workers=0),
-                'library (find_duplicates)': lambda: find_duplicates(work, n_workers=args.workers),
-                'library on the file list, one process':
+    lib_runs = {'library, one thread (n_workers=0)': lambda: find_duplicates(work, n_workers=0),
+                'library (find_duplicates)': lambda: find_duplicates(work),
+                'library on the file list, one thread':
                     lambda: find_duplicates(files, splits=list(splits), n_workers=0),
-                f'library on the file list, {args.workers} processes':
-                    lambda: find_duplicates(files, splits=list(splits), n_workers=args.workers)}
+                'library on the file list, default threads': lambda: find_duplicates(files, splits=list(splits))}
     T, res = {}, {}   # timings interleaved over repeats, so that a busy spell of the machine hits every method
     for r in range(DUP_REPEATS):
         for nm, fn in [('imagehash pHash', lambda: hash_loop(imagehash.phash))] + list(lib_runs.items()):
@@ -294,7 +309,7 @@ def duplicates(args, out):
         cnt += int((j > i + s).sum())
     R['pair search at 20k (s): KD-tree on projection vs brute force'] = dict(
         kdtree=round(t_kd, 2), brute=round(time.time() - w0, 2), pairs=len(p), brute_pairs=cnt)
-    out['duplicates'] = dict(images=n, planted_exact=ne, planted_near=nn_, workers=args.workers,
+    out['duplicates'] = dict(images=n, planted_exact=ne, planted_near=nn_, threads=defaults.cpus,
                              repeats=DUP_REPEATS, methods=R, base_mirror_twins_dropped=DROPPED['mirror twins'])
     print(json.dumps(out['duplicates'], indent=1), flush=True)
     shutil.rmtree(work, ignore_errors=True)
@@ -315,7 +330,7 @@ def to_md(out):
     if 'duplicates' in out:
         d = out['duplicates']
         L += [f"### Duplicates: {d['images']} images, {d['planted_exact']} exact + {d['planted_near']} near planted", '',
-              f"Wall and CPU seconds: median of {d.get('repeats', 1)} interleaved runs (CPU includes worker processes).",
+              f"Wall and CPU seconds: median of {d.get('repeats', 1)} interleaved runs (CPU time of every thread).",
               '', '| method | exact | shift | noise | jpeg | near found | pairs reported | false pairs | false share '
               '| green~magenta | wall s | cpu s |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
         for k, v in d['methods'].items():
@@ -335,11 +350,12 @@ if __name__ == '__main__':
     ap.add_argument('--folds', type=int, default=5); ap.add_argument('--epochs', type=int, default=4)
     ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--retrain-seeds', type=int, default=3)
     ap.add_argument('--size', type=int, default=16); ap.add_argument('--n-images', type=int, default=5000)
-    ap.add_argument('--workers', type=int, default=2); ap.add_argument('--quick', action='store_true')
+    ap.add_argument('--quick', action='store_true')
     ap.add_argument('--only', choices=['noise', 'dups'], default=None)
-    ap.add_argument('--datasets', default='digits,photos'); ap.add_argument('--retrain-on', default='digits')
+    ap.add_argument('--datasets', default='digits,photos'); ap.add_argument('--retrain-on', default='digits,photos')
     ap.add_argument('--probs-cache', default=None, help='folder keeping each OOF run and retraining (reused when there)')
     ap.add_argument('--kinds', default='symmetric,asymmetric')
+    ap.add_argument('--noise-seeds', default='0,1', help='seeds of the label-noise draws (each draw: another test)')
     ap.add_argument('--warm-cache', action='store_true', help='only fill --probs-cache; write no results')
     ap.add_argument('--reverse', action='store_true', help='retrain the variants in reverse order')
     ap.add_argument('--article-retrain', action='store_true', help="also retrain on the article's rules' cleaning")
@@ -350,9 +366,10 @@ if __name__ == '__main__':
     if args.only != 'dups':
         tmp = Path(tempfile.mkdtemp(prefix='bench_clean_'))
         roots = {'digits': Path(digits_folder()), 'photos': photos_folder(tmp/'photos')}
-        for name in args.datasets.split(','):
-            for kind in args.kinds.split(','):
-                label_noise(args, roots[name], name, kind, out)
+        for seed in map(int, args.noise_seeds.split(',')):
+            for name in args.datasets.split(','):
+                for kind in args.kinds.split(','):
+                    label_noise(args, roots[name], name, kind, out, seed)
         shutil.rmtree(tmp, ignore_errors=True)
     if args.only != 'noise': duplicates(args, out)
     if args.warm_cache: sys.exit(0)

@@ -64,13 +64,18 @@ _FORMAT_EXTS = {'JPEG': {'.jpg', '.jpeg', '.jfif'}, 'PNG': {'.png'}, 'GIF': {'.g
 
 def _is_hidden(name:str) -> bool: return name.startswith('.') or name in ('__pycache__', '__MACOSX')
 
-def _walk_files(root:Path):
-    "All files under `root`, skipping hidden folders (`.git`, `.ipynb_checkpoints`, …), sorted."
-    out = []
+def _walk_names(root) -> list:
+    "All files under `root` as POSIX paths relative to it, skipping hidden folders (`.git`, …), sorted; no `Path`s."
+    out, root = [], os.fspath(root); n = len(root.rstrip(os.sep)) + 1   # plain strings: 10x cheaper for a big folder
     for dp, dns, fns in os.walk(root):
         dns[:] = sorted(d for d in dns if not _is_hidden(d))
-        out += [Path(dp)/f for f in sorted(fns)]
+        rel = dp[n:].replace(os.sep, '/')
+        out += [f'{rel}/{f}' if rel else f for f in sorted(fns)]
     return out
+
+def _walk_files(root:Path):
+    "All files under `root`, skipping hidden folders (`.git`, `.ipynb_checkpoints`, …), sorted."
+    return [Path(root)/r for r in _walk_names(root)]
 
 def _check_image(fn, max_pixels=None):
     r = dict(path=str(fn), status='ok', reason='', format=None, mode=None, width=None, height=None)

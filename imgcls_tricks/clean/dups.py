@@ -11,9 +11,8 @@ __all__ = ['find_duplicates', 'learner_embeddings', 'leakage_report', 'show_pair
 from ..images import open_rgb, _to_rgb
 from .issues import _folder_table
 from fastai.vision.all import *
-import io, os, struct, zlib, hashlib, multiprocessing
+import io, os, struct, zlib, hashlib
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
@@ -118,17 +117,13 @@ def _scan_files(files, draft:bool=True, small:bool=True) -> tuple:
         if small: fine[k] = a if a.shape[:2] == (_FINE, _FINE) else Image.fromarray(a).resize((_FINE, _FINE), Image.BOX)
     return digests, fine, _thumbs(fine), _stats(fine), sizes, drafted, errors
 
-_MIN_PARALLEL = 500   # fewer files than this are decoded in this process: starting workers costs more
+_CHUNK = 256   # files per task of a decoding thread
 
 def _scan(files, n_workers:int, draft:bool=True, small:bool=True) -> tuple:
-    "`_scan_files` of all files; with `n_workers` > 1, this process takes one share and forked workers the others."
-    if n_workers < 2 or len(files) < _MIN_PARALLEL: return _scan_files(files, draft, small)
-    ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else None)
-    edges = np.linspace(0, len(files), n_workers + 1).astype(int)
-    parts = [list(files[a:b]) for a, b in zip(edges, edges[1:])]
-    with ProcessPoolExecutor(n_workers - 1, mp_context=ctx) as ex:
-        futs = [ex.submit(_scan_files, p, draft, small) for p in parts[1:]]
-        res = [_scan_files(parts[0], draft, small)] + [f.result() for f in futs]
+    "`_scan_files` of all files, in chunks shared by `n_workers` threads (Pillow and zlib release the GIL to inflate)."
+    if n_workers < 2 or len(files) <= _CHUNK: return _scan_files(files, draft, small)
+    parts = [list(files[s:s + _CHUNK]) for s in range(0, len(files), _CHUNK)]
+    res = parallel(_scan_files, parts, draft=draft, small=small, n_workers=n_workers, threadpool=True, progress=False)
     return tuple(sum((r[i] for r in res), []) if isinstance(v, list) else np.concatenate([r[i] for r in res])
                  for i, v in enumerate(res[0]))
 
@@ -292,12 +287,12 @@ def find_duplicates(source, # dataset root folder (every split folder is scanned
                     max_color:float=12., # ... and mean colours differ by at most this per channel (green != magenta)
                     embeddings=None, # optional (n_files, d) features, e.g. `learner_embeddings(learn, files)`
                     min_cos:float=0.97, # ... pairs with cosine similarity >= this are reported as 'similar'
-                    n_workers:int=0, # decoding processes (forked where possible); 0 or 1: this process
+                    n_workers:int|None=None, # decoding threads; default one per CPU; 0 or 1: none
                    ) -> pd.DataFrame:
     "Exact (same decoded pixels), near (aligned small copies) and similar (embedding) pairs, with splits and labels."
     if max_rms < 0: raise ValueError(f"max_rms must be >= 0 (a colour difference on the 0-255 scale), got {max_rms}")
     files, names, labels, splits = _source_table(source, labels, splits)
-    n = len(files)
+    n, n_workers = len(files), defaults.cpus if n_workers is None else n_workers
     for nm, v in (('labels', labels), ('splits', splits), ('embeddings', embeddings)):
         if v is not None and len(v) != n: raise ValueError(f"find_duplicates: {n} files but {len(v)} {nm}")
     digests, fine, th, stats, sizes, drafted, errors = _scan(files, n_workers)
@@ -366,7 +361,7 @@ def show_pairs(dups:pd.DataFrame, # output of `find_duplicates`
 
 # %% ../../nbs/07b_clean.dups.ipynb #e15fece5
 def pixel_hashes(files, # image files
-                 n_workers:int=0, # decoding processes (forked where possible); 0 or 1: this process
+                 n_workers:int|None=None, # decoding threads; default one per CPU; 0 or 1: none
                 ) -> list:
     "A hex digest per file of its decoded pixels (as `open_rgb` sees them) and size; None for an unreadable file."
-    return _scan(list(files), n_workers, draft=False, small=False)[0]
+    return _scan(list(files), defaults.cpus if n_workers is None else n_workers, draft=False, small=False)[0]

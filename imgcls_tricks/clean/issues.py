@@ -8,10 +8,10 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/clean.issues.html.md"""
 __all__ = ['oof_probs', 'find_label_issues', 'show_issues']
 
 # %% ../../nbs/07a_clean.issues.ipynb #d1267b42
-from ..images import open_rgb, SafePILImage, IMAGE_EXTS, _is_hidden, _walk_files
+from ..images import open_rgb, SafePILImage, IMAGE_EXTS, _is_hidden, _walk_names
 from ..data import SPLIT_FILE as _SPLIT_FILE, split_folders
 from fastai.vision.all import *
-import warnings, unicodedata
+import os, warnings, unicodedata
 from collections import Counter
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -36,9 +36,9 @@ def _folder_table(root) -> pd.DataFrame:
     for part in (splits or ['']):
         base = root/part if part else root
         for cdir in sorted(d for d in base.iterdir() if d.is_dir() and not _is_hidden(d.name)):
-            for f in _walk_files(cdir):
-                if f.suffix.lower() in IMAGE_EXTS and not _is_hidden(f.name):
-                    rows.append((f.relative_to(root).as_posix(), unicodedata.normalize('NFC', cdir.name), part.lower()))
+            pre, label = cdir.relative_to(root).as_posix(), unicodedata.normalize('NFC', cdir.name)
+            rows += [(f'{pre}/{r}', label, part.lower()) for r in _walk_names(cdir)
+                     if os.path.splitext(r)[1].lower() in IMAGE_EXTS and not _is_hidden(r.rsplit('/', 1)[-1])]
     df = pd.DataFrame(rows, columns=['path', 'label', 'split'])
     sf = root/_SPLIT_FILE
     if depth == 0 and sf.exists():
@@ -145,18 +145,19 @@ def _label_index(labels:list, vocab:list) -> np.ndarray:
         else: raise ValueError(f"label {l!r} of item {i} is not in vocab {names}")
     return y
 
-def _cleanlab_flags(y, probs, n_jobs, confident_joint=None) -> np.ndarray:
-    "cleanlab's confident learning (per-class thresholds, joint of given and true labels, prune by noise rate)."
-    m = np.asarray(_cl_find_label_issues(labels=y, pred_probs=probs, n_jobs=n_jobs, confident_joint=confident_joint))
+def _cleanlab_flags(y, probs, n_jobs, confident_joint=None, filter_by='prune_by_noise_rate') -> np.ndarray:
+    "cleanlab's confident learning (per-class thresholds, joint of given and true labels; its default: by noise rate)."
+    m = np.asarray(_cl_find_label_issues(labels=y, pred_probs=probs, n_jobs=n_jobs, confident_joint=confident_joint,
+                                         **({} if filter_by == 'prune_by_noise_rate' else dict(filter_by=filter_by))))
     if m.dtype != bool or m.shape != (len(y),):
         raise ValueError(f"cleanlab.filter.find_label_issues returned {m.dtype} values of shape {m.shape}; expected a "
                          f"boolean mask of {len(y)} items (is your cleanlab version returning ranked indices?)")
     return m
 
 def _confident_learning(y, probs, n_jobs, slack=2.0) -> np.ndarray:
-    "cleanlab's flags, kept where p(given) < max(1/C, `slack` x the estimated noise rate of the (given, pred) pair)."
+    "Flags of cleanlab's two rankings (by pair, by class), kept if p(given) < max(1/C, `slack` x the pair's noise rate)."
     cj = _cl_confident_joint(y, probs)
-    m = _cleanlab_flags(y, probs, n_jobs, cj)
+    m = _cleanlab_flags(y, probs, n_jobs, cj) | _cleanlab_flags(y, probs, n_jobs, cj, 'low_self_confidence')
     joint = _cl_estimate_joint(y, probs, confident_joint=cj)   # p(given i, true j)
     rate = joint / np.clip(joint.sum(0, keepdims=True), 1e-12, None)   # p(given i | true j): the noise rate of a pair
     n, c = probs.shape; pred = probs.argmax(1)
