@@ -8,9 +8,12 @@ Docs: https://imgcls-tricks.github.io/imgcls_tricks/cli.html.md"""
 from __future__ import annotations
 import argparse, os, sys, traceback, warnings
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated
+from fastcore.script import call_parse, anno_parser
 
 # %% auto #0
-__all__ = ['main']
+__all__ = ['cli_train', 'cli_find_lr', 'cli_predict', 'cli_clean', 'cli_report', 'main']
 
 # %% ../nbs/10a_cli.ipynb #7d346ab6
 _DATA_ERRORS = (FileNotFoundError, NotADirectoryError, FileExistsError, ValueError, KeyError, PermissionError)
@@ -76,96 +79,40 @@ def _check_schedule(schedule, snapshots, epochs) -> tuple:
         raise ValueError(f"epochs ({epochs}) must be a multiple of snapshots ({snapshots}): every cycle is as long")
     return schedule, snapshots
 
-# %% ../nbs/10a_cli.ipynb #6aa7ab07
-def _model_args(a):
-    a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
-    a('--size', type=_count_arg, default=None, help="image side in pixels (default: the dataset's own)")
-    a('--arch', default='simple_cnn', help='simple_cnn or a model-zoo name such as resnet18')
+# %% ../nbs/10a_cli.ipynb #3c91865a
+_N = {'metavar': 'N'}   # a count shows as `--bs N` in --help, not as its checking function's name
+_Count, _Folds = Annotated[_count_arg, _N], Annotated[_folds_arg, _N]
+# options several commands share: one annotation each, its help written once
+_DataPath = Annotated[str, 'image folder: <class>/<img> or train|valid/<class>/<img> (default: the embedded digits)',
+                      {'opt': False, 'nargs': '?'}]
+_Csv = Annotated[str, 'labels CSV (columns fname,label) instead of class folders', {'metavar': 'CSV'}]
+_ImgDir = Annotated[str, "folder the CSV's file names are relative to (default: the CSV's folder)", {'metavar': 'DIR'}]
+_Out = Annotated[str, 'output folder', {'metavar': 'DIR'}]
+_Bs = Annotated[_count_arg, 'batch size', _N]
+_Size = Annotated[_count_arg, "image side in pixels (default: the dataset's own)", {'metavar': 'PX'}]
+_Arch = Annotated[str, 'simple_cnn or a model-zoo name such as resnet18', {'metavar': 'NAME'}]
+_Pretrained = Annotated[bool, "start from ImageNet weights (cached or downloaded) and train as fastai's fine_tune"]
+_Seed = Annotated[int, 'seeds the split (or the folds), the weights and the batches', _N]
+_Threads = Annotated[_count_arg, "torch CPU threads (default: 1 on a CPU with 2 cores or fewer, else torch's own)", _N]
+_Quiet = Annotated[bool, 'print only the final line']
+_Debug = Annotated[bool, 'show the full traceback on errors']
 
-def _data_args(a, out:str):
-    "The options every command that reads a dataset shares."
-    a('path', nargs='?', default=None, help='image folder (default: the embedded digits)')
-    a('--csv', default=None, help='labels CSV (columns fname,label) instead of class folders')
-    a('--img-dir', default=None, help="folder the CSV's file names are relative to (default: the CSV's folder)")
-    a('--out', default=out, help=f'output folder (default: ./{out})')
-    _model_args(a)
-    a('--pretrained', action='store_true',
-      help="start from ImageNet weights (cached or downloaded) and train as fastai's fine_tune")
-    a('--seed', type=int, default=42, help='seeds the split, the weights and the batches (default: 42)')
-
-def _common_args(a):
-    a('--threads', type=_count_arg, default=None,
-      help="torch CPU threads (default: 1 on a CPU with 2 cores or fewer, else torch's own)")
-    a('--quiet', action='store_true', help='print only the final line')
-    a('--debug', action='store_true', help='show the full traceback on errors')
-
-def _train_args(a):
-    "The options of `train`: the tricks of lessons 02 to 06, each off by default, or lesson 09's recipe."
-    _data_args(a, 'imgcls_run')
-    a('--recipe', action='store_true', help="train with lesson 09's recipe (train_classifier: data checks, find_lr "
-      'unless --lr, one-cycle, class weights if imbalanced, TTA chosen on validation; --mixup adds MixCut) instead of '
-      'the options below; a folder only, simple_cnn')
-    a('--epochs', type=_count_arg, default=5, help='epochs of the schedule (default: 5)')
-    a('--lr', type=_lr_arg, default=None,
-      help="peak LR, or 'auto' for find_lr's recommendation (default: 1e-2; 2e-3 with --pretrained)")
-    a('--no-flip', action='store_true', help='mirrored images change the label: no flip augmentation')
-    a('--schedule', choices=_SCHEDULES, default=None,
-      help='LR schedule: one-cycle (default); sgdr, warm restarts every '
-      "epoch (every EPOCHS/N with --snapshots N); step, the LR x0.1 after each third of the epochs")
-    a('--snapshots', type=_count_arg, default=None, metavar='N', help='SGDR with N cycles (EPOCHS a multiple of N): '
-      "each cycle's end saved in OUT/models, and the accuracy of their mean ensemble reported")
-    a('--mixup', action='store_true', help='train with MixCut: MixUp or CutMix on each batch')
-    a('--mixup-alpha', type=_alpha_arg, default=None, metavar='A',
-      help='MixUp strength, lambda ~ Beta(A, A) (default: 0.4; 0: CutMix only); implies --mixup')
-    a('--cutmix-alpha', type=_alpha_arg, default=None, metavar='A',
-      help='CutMix strength (default: 1.0; 0: MixUp only); implies --mixup')
-    a('--progressive', type=_frac_arg, default=None, metavar='FRAC',
-      help='progressive resizing: train from FRAC of the image side (e.g. 0.5) up to full size at 75%% of training')
-    a('--tta', choices=_TTA_SETS, default=None, help='also measure test-time augmentation on validation')
-    _common_args(a)
-
-# %% ../nbs/10a_cli.ipynb #66efceb8
-def _clean_args(a):
-    a('path', help='dataset folder: <class>/<img> or train|valid/<class>/<img>')
-    a('--out', default='clean',
-      help='output folder, outside the dataset (default: ./clean); its files are never replaced')
-    a('--folds', type=_folds_arg, default=3, help='out-of-fold models (default: 3)')
-    a('--epochs', type=_count_arg, default=2, help='one-cycle epochs of each fold model (default: 2)')
-    _model_args(a)
-    a('--seed', type=int, default=42, help='seeds the folds and the models (default: 42)')
-    a('--apply', metavar='DECISIONS_CSV', default=None,
-      help='instead: the plan of a filled-in decisions CSV (a dry run: nothing changes)')
-    a('--yes', action='store_true', help='with --apply: carry the plan out (relabel = move, delete = quarantine)')
-    a('--undo', action='store_true', help='instead: put back every file of the last applied batch')
-    a('--force', action='store_true',
-      help='with --apply --yes: pass the guard rails (a class emptied, >20%% quarantined)')
-    _common_args(a)
-
-def _parser():
-    from imgcls_tricks import __version__
-    p = argparse.ArgumentParser(prog='imgcls-tricks', description='Image-classification training tricks for fastai.')
-    p.add_argument('--version', action='version', version=f'imgcls-tricks {__version__}')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    _train_args(sub.add_parser('train', help='train a classifier and write model.pkl, metrics.json, report.html',
-                               ).add_argument)
-    a = sub.add_parser('find-lr', help='LR range test on a dataset: writes lr_find.png and lr_find.json').add_argument
-    _data_args(a, 'imgcls_lr')
-    a('--runs', type=_count_arg, default=3, help='sweeps, each with its own seed, to show the spread (default: 3)')
-    _common_args(a)
-    a = sub.add_parser('predict', help='predict images or folders with an exported model: writes a CSV').add_argument
-    a('model', help='an exported learner, e.g. imgcls_run/model.pkl')
-    a('inputs', nargs='+', help='image files and/or folders (searched recursively)')
-    a('--out', default='predictions.csv',
-      help='CSV to write (default: ./predictions.csv; an existing file is replaced)')
-    a('--tta', choices=_TTA_SETS[1:], default=None, help='average over test-time augmentation views')
-    a('--bs', type=_count_arg, default=64, help='batch size (default: 64)')
-    _common_args(a)
-    _clean_args(sub.add_parser('clean', help='find label issues and duplicates: writes candidates.csv and a review '
-                               'sheet; --apply a filled-in decisions.csv').add_argument)
-    a = sub.add_parser('report', help="draw a run's report page again from its saved record").add_argument
-    a('run_dir', help="a folder written by train (e.g. imgcls_run), or an ExperimentLog's <run>.json")
-    _common_args(a)
-    return p
+# %% ../nbs/10a_cli.ipynb #274158fb
+# one command's option types (the help is the comment beside the parameter), and helps too long for a comment
+_Lr, _Alpha = Annotated[_lr_arg, {'metavar': 'LR'}], Annotated[_alpha_arg, {'metavar': 'A'}]
+_Tta, _PredictTta = Annotated[str, {'choices': _TTA_SETS}], Annotated[str, {'choices': _TTA_SETS[1:]}]
+_Inputs = Annotated[list, {'nargs': '+', 'type': str}]   # one or more words
+_Recipe = Annotated[bool, "train with lesson 09's recipe (train_classifier: data checks, find_lr unless --lr, "
+                    'one-cycle, class weights if imbalanced, TTA chosen on validation; --mixup adds MixCut) '
+                    'instead of the options below; a folder only, simple_cnn']
+_Schedule = Annotated[str, 'LR schedule: one-cycle (default); sgdr, warm restarts every epoch (every EPOCHS/N with '
+                      '--snapshots N); step, the LR x0.1 after each third of the epochs', {'choices': _SCHEDULES}]
+_Snapshots = Annotated[_count_arg, "SGDR with N cycles (EPOCHS a multiple of N): each cycle's end saved in "
+                       'OUT/models, and the accuracy of their mean ensemble reported', _N]
+_Progressive = Annotated[_frac_arg, 'progressive resizing: train from FRAC of the image side (e.g. 0.5) up to full '
+                         'size at 75% of training', {'metavar': 'FRAC'}]
+_Decisions = Annotated[str, 'instead: the plan of a filled-in decisions CSV (a dry run: nothing changes)',
+                       {'metavar': 'DECISIONS_CSV'}]
 
 # %% ../nbs/10a_cli.ipynb #85367b63
 def _default_threads():
@@ -291,20 +238,19 @@ def _apply(args, plan) -> int:
           else f"dry run, nothing changed: {what}; add --yes to apply")
     return 0
 
-# %% ../nbs/10a_cli.ipynb #e1e02eff
-_COMMANDS = {'train': _train, 'find-lr': _find_lr, 'predict': _predict, 'clean': _clean, 'report': _report}
+# %% ../nbs/10a_cli.ipynb #5c24b7db
+_RUNNERS = {'train': _train, 'find-lr': _find_lr, 'predict': _predict, 'clean': _clean, 'report': _report}
 
-def main(argv:list|None=None, # the arguments after `imgcls-tricks`; default: the command line's
-        ) -> int:
-    "Entry point of the `imgcls-tricks` command; returns the exit status (0 ok, 2 bad input, 3 training diverged)."
-    args = _parser().parse_args(argv)
+def _run(cmd:str, kw:dict) -> int:
+    "Run command `cmd` with its function's arguments `kw`: exit status 0 ok, 2 bad input, 3 diverged, 130 Ctrl-C."
+    args = SimpleNamespace(cmd=cmd, **kw)
     try:
         _check_inputs(args)
         args.threads = args.threads or _default_threads()
         if args.threads: import torch; torch.set_num_threads(args.threads)
         with warnings.catch_warnings():
             warnings.showwarning = _warn_line
-            return _COMMANDS[args.cmd](args)
+            return _RUNNERS[cmd](args)
     except KeyboardInterrupt:
         print('imgcls-tricks: interrupted', file=sys.stderr); return 130
     except Exception as e:
@@ -313,3 +259,87 @@ def main(argv:list|None=None, # the arguments after `imgcls-tricks`; default: th
         print(f"imgcls-tricks: error: {'' if known else type(e).__name__ + ': '}{_one_line(e)}"
               + ('' if args.debug or known else ' (run with --debug for the traceback)'), file=sys.stderr)
         return 2
+
+# %% ../nbs/10a_cli.ipynb #ab8d8802
+@call_parse
+def cli_train(path:_DataPath=None, csv:_Csv=None, img_dir:_ImgDir=None, out:_Out='imgcls_run', bs:_Bs=64,
+              size:_Size=None, arch:_Arch='simple_cnn', pretrained:_Pretrained=False, seed:_Seed=42,
+              recipe:_Recipe=False,
+              epochs:_Count=5, # epochs of the schedule
+              lr:_Lr=None, # peak LR, or 'auto' for find_lr's recommendation (default: 1e-2; 2e-3 with --pretrained)
+              no_flip:bool=False, # mirrored images change the label: no flip augmentation
+              schedule:_Schedule=None, snapshots:_Snapshots=None,
+              mixup:bool=False, # train with MixCut: MixUp or CutMix on each batch
+              mixup_alpha:_Alpha=None, # MixUp's lambda ~ Beta(A, A) (default: 0.4; 0: CutMix only); implies --mixup
+              cutmix_alpha:_Alpha=None, # CutMix strength (default: 1.0; 0: MixUp only); implies --mixup
+              progressive:_Progressive=None,
+              tta:_Tta=None, # also measure test-time augmentation on validation
+              threads:_Threads=None, quiet:_Quiet=False, debug:_Debug=False) -> int:
+    "Train a classifier; write model.pkl, metrics.json, report.html (the tricks of lessons 02-06, or 09's recipe)."
+    return _run('train', locals())
+
+# %% ../nbs/10a_cli.ipynb #6b4c0828
+@call_parse
+def cli_find_lr(path:_DataPath=None, csv:_Csv=None, img_dir:_ImgDir=None, out:_Out='imgcls_lr', bs:_Bs=64,
+                size:_Size=None, arch:_Arch='simple_cnn', pretrained:_Pretrained=False, seed:_Seed=42,
+                runs:_Count=3, # sweeps, each with its own seed, to show the spread
+                threads:_Threads=None, quiet:_Quiet=False, debug:_Debug=False) -> int:
+    "Run the LR range test on a dataset and write lr_find.png and lr_find.json."
+    return _run('find-lr', locals())
+
+@call_parse
+def cli_predict(model:str, # an exported learner, e.g. imgcls_run/model.pkl
+                inputs:_Inputs, # image files and/or folders (searched recursively)
+                out:_Csv='predictions.csv', # CSV to write; an existing file is replaced
+                tta:_PredictTta=None, # average over test-time augmentation views
+                bs:_Bs=64, threads:_Threads=None, quiet:_Quiet=False, debug:_Debug=False) -> int:
+    "Predict images or folders with an exported model and write the predictions to a CSV."
+    return _run('predict', locals())
+
+# %% ../nbs/10a_cli.ipynb #263f9a29
+@call_parse
+def cli_clean(path:str, # dataset folder: <class>/<img> or train|valid/<class>/<img>
+              out:_Out='clean', # output folder, outside the dataset; its files are never replaced
+              folds:_Folds=3, # out-of-fold models
+              epochs:_Count=2, # one-cycle epochs of each fold model
+              bs:_Bs=64, size:_Size=None, arch:_Arch='simple_cnn', seed:_Seed=42, apply:_Decisions=None,
+              yes:bool=False, # with --apply: carry the plan out (relabel = move, delete = quarantine)
+              undo:bool=False, # instead: put back every file of the last applied batch
+              force:bool=False, # with --apply --yes: pass the guard rails (a class emptied, >20% quarantined)
+              threads:_Threads=None, quiet:_Quiet=False, debug:_Debug=False) -> int:
+    "Find label issues and duplicates (candidates.csv and a review sheet), or --apply a filled-in decisions.csv."
+    return _run('clean', locals())
+
+@call_parse
+def cli_report(run_dir:str, # a folder written by train (e.g. imgcls_run), or an ExperimentLog's <run>.json
+               threads:_Threads=None, quiet:_Quiet=False, debug:_Debug=False) -> int:
+    "Draw a run's report page again from its saved record."
+    return _run('report', locals())
+
+# %% ../nbs/10a_cli.ipynb #e1e02eff
+_COMMANDS = {'train': cli_train, 'find-lr': cli_find_lr, 'predict': cli_predict, 'clean': cli_clean,
+             'report': cli_report}
+
+def _top_parser() -> argparse.ArgumentParser:
+    "`imgcls-tricks` without a command: --help lists the commands, --version; anything else is a usage error."
+    from imgcls_tricks import __version__
+    p = argparse.ArgumentParser(prog='imgcls-tricks', description='Image-classification training tricks for fastai.',
+                                epilog='`imgcls-tricks COMMAND --help` lists the options of COMMAND.')
+    p.add_argument('--version', action='version', version=f'imgcls-tricks {__version__}')
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
+    for cmd, fn in _COMMANDS.items(): sub.add_parser(cmd, help=fn.__doc__, add_help=False)
+    return p
+
+def _parse(argv:list) -> tuple:
+    "(command, its function, its arguments) from the words after `imgcls-tricks`; help and usage errors exit."
+    if not argv or argv[0] not in _COMMANDS:
+        ns, rest = _top_parser().parse_known_args(argv); argv = [ns.cmd, *rest]
+    kw = vars(anno_parser(_COMMANDS[argv[0]], prog=f'imgcls-tricks {argv[0]}').parse_args(argv[1:]))
+    for k in ('pdb', 'xtra'): kw.pop(k, None)   # fastcore's hidden debugging options: not the command's
+    return argv[0], _COMMANDS[argv[0]], kw
+
+def main(argv:list|None=None, # the arguments after `imgcls-tricks`; default: the command line's
+        ) -> int:
+    "Entry point of the `imgcls-tricks` command; returns the exit status (0 ok, 2 bad input, 3 training diverged)."
+    cmd, fn, kw = _parse(sys.argv[1:] if argv is None else list(argv))
+    return fn(**kw)
