@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from scipy.spatial import cKDTree
+from threadpoolctl import threadpool_limits
 
 # %% ../../nbs/07b_clean.dups.ipynb #751cfb34
 _FINE = 32   # every image is compared as a 32x32 RGB copy
@@ -295,14 +296,16 @@ def find_duplicates(source, # dataset root folder (every split folder is scanned
     n, n_workers = len(files), defaults.cpus if n_workers is None else n_workers
     for nm, v in (('labels', labels), ('splits', splits), ('embeddings', embeddings)):
         if v is not None and len(v) != n: raise ValueError(f"find_duplicates: {n} files but {len(v)} {nm}")
-    digests, fine, th, stats, sizes, drafted, errors = _scan(files, n_workers)
+    with threadpool_limits(1, user_api='blas'):   # small matrix products: a second BLAS thread would only spin
+        digests, fine, th, stats, sizes, drafted, errors = _scan(files, n_workers)
     ok = np.array([e is None for e in errors], dtype=bool)
     _confirm_drafted(files, digests, drafted, n_workers)   # exact means the same full-size pixels
     groups = {}
     for i in np.flatnonzero(ok): groups.setdefault(digests[i], []).append(int(i))
     found = _exact_pairs(groups.values())
     reps = np.array([g[0] for g in groups.values()], dtype=np.int64)
-    near = _near_pairs(fine[reps], th[reps], stats[reps], max_rms, rel_rms, max_color)
+    with threadpool_limits(1, user_api='blas'):
+        near = _near_pairs(fine[reps], th[reps], stats[reps], max_rms, rel_rms, max_color)
     for (a, b), v in near.items(): found.setdefault(tuple(sorted((int(reps[a]), int(reps[b])))), v)
     _drafted_exact(found, files, sizes, drafted, n_workers)
     if embeddings is not None:
