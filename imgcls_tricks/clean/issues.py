@@ -155,7 +155,7 @@ def _cleanlab_flags(y, probs, n_jobs, confident_joint=None, filter_by='prune_by_
     return m
 
 def _confident_learning(y, probs, n_jobs, slack=2.0) -> np.ndarray:
-    "Flags of cleanlab's two rankings (by pair, by class), kept if p(given) < max(1/C, `slack` x the pair's noise rate)."
+    "Flags of cleanlab's rankings by pair and by class, kept if p(given) < max(1/C, `slack` x the pair's noise rate)"
     cj = _cl_confident_joint(y, probs)
     m = _cleanlab_flags(y, probs, n_jobs, cj) | _cleanlab_flags(y, probs, n_jobs, cj, 'low_self_confidence')
     joint = _cl_estimate_joint(y, probs, confident_joint=cj)   # p(given i, true j)
