@@ -314,8 +314,28 @@ def duplicates(args, out):
     print(json.dumps(out['duplicates'], indent=1), flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
+def summary(out) -> list:
+    "Lines over every label-noise case: F1 of the library minus cleanlab's on the same probabilities; retraining."
+    f1, rt = [], []
+    for r in out.get('label_noise', {}).values():
+        d = r['detection']
+        f1 += [d[k]['f1'] - d[k.replace('library default', 'cleanlab default')]['f1'] for k in d
+               if k.startswith('library default')]
+        va = r.get('valid_accuracy')
+        if va: rt += list(np.subtract(va['library default: remove (averaged OOF)']['per_seed'],
+                                      va['remove cleanlab issues (plain OOF)']['per_seed']))
+    if not f1: return []
+    f1, rt = np.array(f1), np.array(rt)
+    L = [f"- F1 of the library's default minus cleanlab's default, same probabilities: >= 0 in {(f1 >= 0).sum()} of "
+         f"{len(f1)} comparisons, from {f1.min():+.3f} to {f1.max():+.3f}"]
+    if len(rt): L.append(f"- retrained valid accuracy, library's removal (averaged OOF) minus cleanlab's (plain OOF), paired "
+                         f"by case and seed: mean {rt.mean():+.4f} (sd {rt.std():.4f}) over {len(rt)} pairs; "
+                         f"{(rt > 0).sum()} higher, {(rt == 0).sum()} equal, {(rt < 0).sum()} lower")
+    return ['### Summary', ''] + L + ['']
+
 def to_md(out):
     L = [f"Run: `python bench/clean.py` ({out['args']}); torch threads {out['torch threads']}. Wall and CPU seconds on a shared 2-core machine.", '']
+    L += summary(out)
     for key, r in out.get('label_noise', {}).items():
         L += [f"### {key}: {r['wrong']} of {r['train']} training labels wrong", '', '| detection (same probabilities) | flagged | precision | recall | F1 |', '|---|---|---|---|---|']
         L += [f"| {k} | {v['flagged']} | {v['precision']} | {v['recall']} | {v['f1']} |" for k, v in r['detection'].items()]
@@ -359,7 +379,11 @@ if __name__ == '__main__':
     ap.add_argument('--warm-cache', action='store_true', help='only fill --probs-cache; write no results')
     ap.add_argument('--reverse', action='store_true', help='retrain the variants in reverse order')
     ap.add_argument('--article-retrain', action='store_true', help="also retrain on the article's rules' cleaning")
+    ap.add_argument('--md-only', action='store_true', help='only write results/clean.md again from results/clean.json')
     args = ap.parse_args()
+    if args.md_only:
+        res = Path(__file__).parent/'results'; (res/'clean.md').write_text(to_md(json.loads((res/'clean.json').read_text())))
+        sys.exit(0)
     if args.quick: args.folds, args.epochs, args.repeats, args.retrain_seeds, args.n_images = 3, 2, 2, 1, 2000
     out = {'torch threads': torch.get_num_threads(), 'args': {**vars(args), 'probs_cache': bool(args.probs_cache)}}
     if args.probs_cache: RETRAIN_CACHE = Path(args.probs_cache)/'retrain'
