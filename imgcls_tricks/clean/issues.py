@@ -148,7 +148,7 @@ def _label_index(labels:list, vocab:list) -> np.ndarray:
 def _cleanlab_flags(y, probs, n_jobs, confident_joint=None, filter_by='prune_by_noise_rate') -> np.ndarray:
     "cleanlab's confident learning (per-class thresholds, joint of given and true labels; its default: by noise rate)."
     m = np.asarray(_cl_find_label_issues(labels=y, pred_probs=probs, n_jobs=n_jobs, confident_joint=confident_joint,
-                                         **({} if filter_by == 'prune_by_noise_rate' else dict(filter_by=filter_by))))
+                                         filter_by=filter_by))
     if m.dtype != bool or m.shape != (len(y),):
         raise ValueError(f"cleanlab.filter.find_label_issues returned {m.dtype} values of shape {m.shape}; expected a "
                          f"boolean mask of {len(y)} items (is your cleanlab version returning ranked indices?)")
