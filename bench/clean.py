@@ -368,7 +368,7 @@ def to_md(out):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--folds', type=int, default=5); ap.add_argument('--epochs', type=int, default=4)
-    ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--retrain-seeds', type=int, default=3)
+    ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--retrain-seeds', type=int, default=5)
     ap.add_argument('--size', type=int, default=16); ap.add_argument('--n-images', type=int, default=5000)
     ap.add_argument('--quick', action='store_true')
     ap.add_argument('--only', choices=['noise', 'dups'], default=None)
