@@ -120,8 +120,9 @@ def _scan_files(files, draft:bool=True, small:bool=True) -> tuple:
 
 _CHUNK = 256   # files per task of a decoding thread
 
-def _scan(files, n_workers:int, draft:bool=True, small:bool=True) -> tuple:
-    "`_scan_files` of all files, in chunks shared by `n_workers` threads (Pillow and zlib release the GIL to inflate)."
+def _scan(files, n_workers:int|None, draft:bool=True, small:bool=True) -> tuple:
+    "`_scan_files` of all files, in chunks shared by `n_workers` threads (None: one per CPU)."
+    n_workers = defaults.cpus if n_workers is None else n_workers
     if n_workers < 2 or len(files) <= _CHUNK: return _scan_files(files, draft, small)
     parts = [list(files[s:s + _CHUNK]) for s in range(0, len(files), _CHUNK)]
     res = parallel(_scan_files, parts, draft=draft, small=small, n_workers=n_workers, threadpool=True, progress=False)
@@ -293,7 +294,7 @@ def find_duplicates(source, # dataset root folder (every split folder is scanned
     "Exact (same decoded pixels), near (aligned small copies) and similar (embedding) pairs, with splits and labels."
     if max_rms < 0: raise ValueError(f"max_rms must be >= 0 (a colour difference on the 0-255 scale), got {max_rms}")
     files, names, labels, splits = _source_table(source, labels, splits)
-    n, n_workers = len(files), defaults.cpus if n_workers is None else n_workers
+    n = len(files)
     for nm, v in (('labels', labels), ('splits', splits), ('embeddings', embeddings)):
         if v is not None and len(v) != n: raise ValueError(f"find_duplicates: {n} files but {len(v)} {nm}")
     with threadpool_limits(1, user_api='blas'):   # small matrix products: a second BLAS thread would only spin
@@ -367,4 +368,4 @@ def pixel_hashes(files, # image files
                  n_workers:int|None=None, # decoding threads; default one per CPU; 0 or 1: none
                 ) -> list:
     "A hex digest per file of its decoded pixels (as `open_rgb` sees them) and size; None for an unreadable file."
-    return _scan(list(files), defaults.cpus if n_workers is None else n_workers, draft=False, small=False)[0]
+    return _scan(list(files), n_workers, draft=False, small=False)[0]
