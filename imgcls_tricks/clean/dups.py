@@ -216,13 +216,13 @@ def _exact_pairs(groups) -> dict:
         found.update({(a, b): ('exact', 0.) for a, b in ps})
     return found
 
-def _confirm_drafted(files, digests:list, drafted, n_workers:int):
+def _confirm_drafted(files, digests:list, drafted, n_workers:int|None):
     "Digests of drafted files that several files share replaced, in place, by their full-size digests."
     cnt = Counter(digests)
     redo = [i for i, d in enumerate(digests) if d is not None and drafted[i] and cnt[d] > 1]
     for i, d in zip(redo, _scan([files[i] for i in redo], n_workers, False, False)[0]): digests[i] = d or digests[i]
 
-def _drafted_exact(found:dict, files, sizes, drafted, n_workers:int):
+def _drafted_exact(found:dict, files, sizes, drafted, n_workers:int|None):
     "Near pairs with a drafted side, the same stored size and the same full-size pixels made 'exact', in place."
     ps = [(i, j) for (i, j), (kind, _) in found.items()
           if kind == 'near' and (drafted[i] or drafted[j]) and tuple(sizes[i]) == tuple(sizes[j])]
