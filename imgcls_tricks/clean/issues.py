@@ -154,14 +154,16 @@ def _cleanlab_flags(y, probs, n_jobs, confident_joint=None, filter_by='prune_by_
                          f"boolean mask of {len(y)} items (is your cleanlab version returning ranked indices?)")
     return m
 
-def _confident_learning(y, probs, n_jobs, slack=2.0) -> np.ndarray:
-    "Flags of cleanlab's rankings by pair and by class, kept if p(given) < max(1/C, `slack` x the pair's noise rate)"
+def _confident_learning(y, probs, n_jobs, slack=2.0, min_share=0.05) -> np.ndarray:
+    "cleanlab's flags by pair, and by class where >= `min_share` of the class looks mislabelled; kept if the model doubts"
     cj = _cl_confident_joint(y, probs)
-    m = _cleanlab_flags(y, probs, n_jobs, cj) | _cleanlab_flags(y, probs, n_jobs, cj, 'low_self_confidence')
     joint = _cl_estimate_joint(y, probs, confident_joint=cj)   # p(given i, true j)
+    share = 1 - np.diag(joint) / np.clip(joint.sum(1), 1e-12, None)   # p(true != i | given i): wrong share of class i
+    m = _cleanlab_flags(y, probs, n_jobs, cj) | (_cleanlab_flags(y, probs, n_jobs, cj, 'low_self_confidence') &
+                                                 (share[y] >= min_share))
     rate = joint / np.clip(joint.sum(0, keepdims=True), 1e-12, None)   # p(given i | true j): the noise rate of a pair
     n, c = probs.shape; pred = probs.argmax(1)
-    return m & (probs[np.arange(n), y] < np.maximum(1 / c, slack * rate[y, pred]))
+    return m & (probs[np.arange(n), y] < np.maximum(1 / c, slack * rate[y, pred]))   # the model doubts the label
 
 def _reasons(bucket, given, pred, p_pred, p_given, method) -> list:
     "One line per item saying why it is in its bucket."
