@@ -10,8 +10,8 @@ The base images must be distinct for "false pair" to mean anything: a mirror ima
 as the tile (a symmetric texture: aligned RMS <= max(8, 0.25 x contrast), twice the library's thresholds) is dropped
 and counted. The library is timed with one thread and with its default (one decoding thread per CPU).
 
-Detection: cleanlab's default, the library's default (the flags of either of cleanlab's two rankings, by pair and
-by class, checked against p(given)) and the pieces in between, on plain OOF probabilities and on the average of
+Detection: cleanlab's default, the library's default (the flags of cleanlab's ranking by pair, and of its ranking by
+class in classes whose estimated share of wrong labels is >= 5 %, checked against p(given)) and the pieces in between, on plain OOF probabilities and on the average of
 --repeats OOF runs. Three noise draws (`--noise-seeds 0,1,2`): the library's rule was chosen on draws 0 and 1;
 draw 2 tests it.
 `--probs-cache DIR` keeps every OOF run
